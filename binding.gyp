@@ -1,0 +1,22 @@
+{
+  "targets": [
+    {
+      "target_name": "mcumgr_native",
+      "sources": [
+        "native/addon.cc",
+        "native/codec_crc16.cc",
+        "native/codec_base64.cc",
+        "native/codec_console.cc",
+        "native/codec_cobs.cc",
+        "native/codec_raw.cc",
+        "native/serial_io.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-O3"],
+      "xcode_settings": { "GCC_ENABLE_CPP_EXCEPTIONS": "YES", "CLANG_CXX_LANGUAGE_STANDARD": "c++17" }
+    }
+  ]
+}

@@ -1,0 +1,83 @@
+/**
+ * CBOR for SMP payloads, through cbor-x with the options that make it emit plain CBOR
+ * (DESIGN.md): no records, no tags for byte strings or maps, no string bundling.
+ * Decoding accepts definite and indefinite maps and arrays (Zephyr sends indefinite ones).
+ * @module
+ */
+import { Encoder, Decoder } from 'cbor-x';
+import { SmpFrameError } from '../errors.js';
+
+const encoder = new Encoder({
+  useRecords: false,
+  mapsAsObjects: true,
+  variableMapSize: true,
+  tagUint8Array: false,
+  useTag259ForMaps: false,
+  pack: false,
+  bundleStrings: false,
+} as ConstructorParameters<typeof Encoder>[0]);
+
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true } as ConstructorParameters<typeof Decoder>[0]);
+
+/** A CBOR map as this library exchanges it with devices. */
+export type CborMap = Record<string, unknown>;
+
+/** Encodes `value` as definite-length plain CBOR. */
+export function encodeCbor(value: unknown): Buffer {
+  const out = encoder.encode(value) as Buffer;
+  // cbor-x may return a view into its shared scratch buffer; callers keep packets around.
+  return Buffer.from(out);
+}
+
+/**
+ * Decodes one CBOR data item that must fill `bytes` exactly. Byte strings come back as Buffers.
+ * @throws SmpFrameError when the bytes are not one well-formed CBOR item.
+ */
+export function decodeCbor(bytes: Uint8Array): unknown {
+  if (bytes.length === 0) throw new SmpFrameError('empty CBOR payload');
+  try {
+    // decodeMultiple would accept trailing items; SMP payloads are exactly one item.
+    const items: unknown[] = [];
+    decoder.decodeMultiple(bytes, (v: unknown) => {
+      items.push(v);
+      return items.length < 2;
+    });
+    if (items.length !== 1) throw new SmpFrameError(`CBOR payload holds ${items.length} items, expected 1`);
+    return normalise(items[0], 0);
+  } catch (e) {
+    if (e instanceof SmpFrameError) throw e;
+    throw new SmpFrameError(`malformed CBOR payload: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Decodes a payload that must be a CBOR map. */
+export function decodeCborMap(bytes: Uint8Array): CborMap {
+  const v = decodeCbor(bytes);
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || Buffer.isBuffer(v) || v instanceof Uint8Array) {
+    throw new SmpFrameError('SMP payload is not a CBOR map');
+  }
+  return v as CborMap;
+}
+
+/** Deepest nesting accepted from a device; SMP payloads are a few levels deep. */
+export const MAX_CBOR_DEPTH = 32;
+
+function normalise(v: unknown, depth: number): unknown {
+  if (depth > MAX_CBOR_DEPTH) throw new SmpFrameError(`CBOR nesting deeper than ${MAX_CBOR_DEPTH}`);
+  if (v instanceof Uint8Array) return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = normalise(v[i], depth + 1);
+    return v;
+  }
+  if (v instanceof Map) {
+    const o: CborMap = {};
+    for (const [k, val] of v) o[String(k)] = normalise(val, depth + 1);
+    return o;
+  }
+  if (v !== null && typeof v === 'object') {
+    const o = v as CborMap;
+    for (const k of Object.keys(o)) o[k] = normalise(o[k], depth + 1);
+    return o;
+  }
+  return v;
+}

@@ -1,0 +1,78 @@
+/**
+ * Loads the C++ addon (node-gyp-build: prebuilds first, then a local build). `MCUMGR_NATIVE=0`
+ * forces the TypeScript twins. The addon holds no process-wide state, so every worker thread
+ * loads its own instance safely.
+ * @module
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+
+/** A native streaming decoder; counters come back as an array in the TS twin's key order. */
+export interface NativeDecoder {
+  push(chunk: Uint8Array): Buffer[];
+  reset(): void;
+  stats(): number[];
+  buffered(): number;
+}
+
+/** The functions the addon exports (each has a TS twin in `src/codec/`). */
+export interface NativeAddon {
+  crc16(data: Uint8Array, init: number): number;
+  base64Encode(data: Uint8Array): Buffer;
+  base64Decode(text: Uint8Array): Buffer | null;
+  encodeConsole(packet: Uint8Array, zephyrSplit: boolean): Buffer;
+  cobsEncode(data: Uint8Array): Buffer;
+  cobsDecode(enc: Uint8Array): Buffer | null;
+  encodeCobsFrame(packet: Uint8Array): Buffer;
+  ConsoleDecoder: new (maxLine: number, maxPacket: number) => NativeDecoder;
+  CobsDecoder: new (maxPacket: number) => NativeDecoder;
+  RawDecoder: new (maxPacket: number) => NativeDecoder;
+  /** Worker-safe POSIX serial I/O and PTYs (absent on platforms without them). */
+  SerialPort?: new (path: string, baudRate: number, onData: (chunk: Buffer) => void, onError: (err: Error) => void) => NativeSerialPort;
+  openPty?: () => { fd: number; path: string };
+  PtyHandle?: new (fd: number, onData: (chunk: Buffer) => void, onError: (err: Error) => void) => NativeSerialPort;
+}
+
+/** A native serial port or PTY master, read on the calling thread's event loop. */
+export interface NativeSerialPort {
+  write(data: Uint8Array): void;
+  /** Bytes written but not yet accepted by the kernel. */
+  pending(): number;
+  close(): void;
+  ref(): void;
+  unref(): void;
+}
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'binding.gyp'))) return dir;
+    dir = dirname(dir);
+  }
+  return dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+}
+
+let loadError: Error | undefined;
+
+function load(): NativeAddon | undefined {
+  if (process.env.MCUMGR_NATIVE === '0') return undefined;
+  try {
+    const require = createRequire(import.meta.url);
+    const gypBuild = require('node-gyp-build') as (dir: string) => NativeAddon;
+    return gypBuild(packageRoot());
+  } catch (e) {
+    loadError = e as Error;
+    if (process.env.MCUMGR_NATIVE === '1') throw e;
+    return undefined;
+  }
+}
+
+/** The loaded addon, or `undefined` when the TS twins are in use. */
+export const native: NativeAddon | undefined = load();
+
+/** Why the addon did not load (undefined when it loaded or was disabled on purpose). */
+export function nativeLoadError(): Error | undefined {
+  return loadError;
+}
