@@ -1,0 +1,317 @@
+/**
+ * The SMP session: sequence numbers, the in-flight table, response matching, deadlines,
+ * cancellation, retries of idempotent reads, and device errors turned into typed errors.
+ *
+ * Several requests may be in flight at once (the transfer engine keeps a window of them).
+ * A sequence number is never reused while its request is in flight; numbers advance
+ * monotonically (8-bit wrap, random start), so a late answer to a timed-out request cannot
+ * be taken for the answer to a new one until 256 requests later, and even then it must also
+ * match the group and command.
+ * @module
+ */
+import { buildPacket, decodeHeader, Op, SMP_HEADER_SIZE, type SmpHeader } from './codec/header.js';
+import { decodeCborMap, encodeCbor, type CborMap } from './codec/cbor.js';
+import type { Transport } from './transport/transport.js';
+import {
+  AbortError,
+  SmpClosedError,
+  SmpDeviceError,
+  SmpFrameError,
+  SmpFrameSizeError,
+  SmpTimeoutError,
+} from './errors.js';
+import { groupErrName, mgmtErrName } from './protocol/error-names.js';
+
+/** SMP protocol version of requests: 1 = SMP v2 (`err` maps, the default), 0 = SMP v1 (`rc` only). */
+export type SmpVersion = 0 | 1;
+
+/** Options of a {@link SmpSession}. */
+export interface SessionOptions {
+  /** Header version of requests. Default 1 (SMP v2). */
+  version?: SmpVersion;
+  /** Default deadline of a request, in ms. Default 5000. */
+  timeoutMs?: number;
+  /** Largest request packet (header + CBOR) allowed; larger requests fail before sending. */
+  maxPacket?: number;
+  /** First sequence number; random by default. */
+  seqStart?: number;
+}
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Deadline for the answer, in ms (overrides the session default). */
+  timeoutMs?: number;
+  /** Cancels the request; its promise rejects with {@link AbortError}. */
+  signal?: AbortSignal;
+  /** Resend after a timeout this many times. Only allowed for READ requests (idempotent). */
+  retries?: number;
+  /**
+   * Skip turning `rc`/`err` into errors; the caller inspects {@link SmpResponse.body} itself
+   * (e.g. shell exec, whose legacy `rc` is the command's own return value).
+   */
+  rawErrors?: boolean;
+}
+
+/** An answer from the device. */
+export interface SmpResponse {
+  header: SmpHeader;
+  /** The CBOR payload as received. */
+  payload: Buffer;
+  /** The decoded payload map. */
+  body: CborMap;
+}
+
+/** Session counters. */
+export interface SessionStats {
+  sent: number;
+  received: number;
+  /** Answers that matched nothing in flight (late, duplicated, or unsolicited): dropped. */
+  unmatched: number;
+  /** Packets with a header that does not agree with their size, or not a response op. */
+  malformed: number;
+  timeouts: number;
+  retries: number;
+}
+
+interface Pending {
+  seq: number;
+  group: number;
+  id: number;
+  rspOp: number;
+  resolve: (r: SmpResponse) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+  cleanup: () => void;
+}
+
+const DEFAULT_TIMEOUT_MS = 5000;
+/** Upper bound on requests in flight, well below 256 so numbers are never exhausted. */
+export const MAX_IN_FLIGHT = 128;
+
+/** One SMP conversation over a {@link Transport}. */
+export class SmpSession {
+  readonly transport: Transport;
+  version: SmpVersion;
+  timeoutMs: number;
+  maxPacket: number | undefined;
+  #seq: number;
+  readonly #inFlight = new Map<number, Pending>();
+  #closed = false;
+  readonly #stats: SessionStats = { sent: 0, received: 0, unmatched: 0, malformed: 0, timeouts: 0, retries: 0 };
+  readonly #unsubscribe: Array<() => void>;
+
+  constructor(transport: Transport, opts: SessionOptions = {}) {
+    this.transport = transport;
+    this.version = checkVersion(opts.version ?? 1);
+    this.timeoutMs = checkTimeout('timeoutMs', opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    this.maxPacket = opts.maxPacket;
+    this.#seq = opts.seqStart ?? Math.floor(Math.random() * 256);
+    if (!Number.isInteger(this.#seq) || this.#seq < 0 || this.#seq > 255) {
+      throw new RangeError(`seqStart must be an integer 0..255, got ${opts.seqStart}`);
+    }
+    this.#unsubscribe = [
+      transport.on('packet', (p) => this.#onPacket(p)),
+      transport.on('error', (e) => this.#failAll(e)),
+      transport.on('close', () => this.#failAll(new SmpClosedError('the transport closed'))),
+    ];
+  }
+
+  /** Number of requests awaiting an answer. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** A snapshot of the counters. */
+  stats(): SessionStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Sends a request and resolves with the device's answer.
+   *
+   * @param op `Op.READ` or `Op.WRITE`.
+   * @param body A map to encode as CBOR, or the encoded payload itself.
+   * @throws SmpDeviceError when the device answers with `rc` ≠ 0 or an `err` map.
+   * @throws SmpTimeoutError, AbortError, SmpClosedError, SmpFrameSizeError.
+   * @example
+   * const { body } = await session.request(Op.READ, 0, 0, { d: 'hi' }); // body.r === 'hi'
+   */
+  async request(op: number, group: number, id: number, body: CborMap | Uint8Array = {}, opts: RequestOptions = {}): Promise<SmpResponse> {
+    if (op !== Op.READ && op !== Op.WRITE) throw new RangeError(`op must be Op.READ (0) or Op.WRITE (2), got ${op}`);
+    if (!Number.isInteger(group) || group < 0 || group > 0xffff) throw new RangeError(`group must be 0..65535, got ${group}`);
+    if (!Number.isInteger(id) || id < 0 || id > 0xff) throw new RangeError(`command id must be 0..255, got ${id}`);
+    const retries = opts.retries ?? 0;
+    if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`retries must be a non-negative integer, got ${retries}`);
+    if (retries > 0 && op !== Op.READ) {
+      throw new RangeError('retries are only allowed for READ requests: a write is never replayed silently');
+    }
+    const timeoutMs = checkTimeout('timeoutMs', opts.timeoutMs ?? this.timeoutMs);
+    const payload = body instanceof Uint8Array ? Buffer.from(body) : encodeCbor(body);
+    const size = SMP_HEADER_SIZE + payload.length;
+    if (payload.length > 0xffff) throw new SmpFrameSizeError(`request payload of ${payload.length} bytes exceeds the 16-bit length field`);
+    if (this.maxPacket !== undefined && size > this.maxPacket) {
+      throw new SmpFrameSizeError(
+        `request of ${size} bytes (group ${group} command ${id}) exceeds the frame size ${this.maxPacket}; ` +
+          'raise it with setFrameSize() if the device accepts more, or send less data',
+      );
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const rsp = await this.#send(op, group, id, payload, timeoutMs, opts.signal);
+        if (!opts.rawErrors) throwIfDeviceError(rsp, group, id);
+        return rsp;
+      } catch (e) {
+        if (e instanceof SmpTimeoutError && attempt < retries) {
+          this.#stats.retries++;
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  #nextSeq(): number {
+    for (let i = 0; i < 256; i++) {
+      const s = this.#seq;
+      this.#seq = (this.#seq + 1) & 0xff;
+      if (!this.#inFlight.has(s)) return s;
+    }
+    throw new Error('unreachable: more than 255 requests in flight');
+  }
+
+  #send(op: number, group: number, id: number, payload: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<SmpResponse> {
+    if (this.#closed) return Promise.reject(new SmpClosedError());
+    if (signal?.aborted) return Promise.reject(abortErrorFrom(signal));
+    if (this.#inFlight.size >= MAX_IN_FLIGHT) {
+      return Promise.reject(new RangeError(`more than ${MAX_IN_FLIGHT} requests in flight; wait for answers before sending more`));
+    }
+    const seq = this.#nextSeq();
+    const packet = buildPacket({ op, version: this.version, flags: 0, group, seq, id }, payload);
+    return new Promise<SmpResponse>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (this.#inFlight.get(seq) !== p) return;
+        this.#inFlight.delete(seq);
+        p.cleanup();
+        reject(abortErrorFrom(signal!));
+      };
+      const p: Pending = {
+        seq,
+        group,
+        id,
+        rspOp: op + 1,
+        resolve,
+        reject,
+        timer: undefined,
+        cleanup: () => {
+          if (p.timer) clearTimeout(p.timer);
+          signal?.removeEventListener('abort', onAbort);
+        },
+      };
+      p.timer = setTimeout(() => {
+        if (this.#inFlight.get(seq) !== p) return;
+        this.#inFlight.delete(seq);
+        p.cleanup();
+        this.#stats.timeouts++;
+        reject(new SmpTimeoutError(`no answer to group ${group} command ${id} (seq ${seq}) within ${timeoutMs} ms`, timeoutMs));
+      }, timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#inFlight.set(seq, p);
+      this.#stats.sent++;
+      this.transport.send(packet).catch((e: Error) => {
+        if (this.#inFlight.get(seq) !== p) return;
+        this.#inFlight.delete(seq);
+        p.cleanup();
+        reject(e);
+      });
+    });
+  }
+
+  #onPacket(packet: Buffer): void {
+    if (packet.length < SMP_HEADER_SIZE) {
+      this.#stats.malformed++;
+      return;
+    }
+    const h = decodeHeader(packet);
+    if (h.length !== packet.length - SMP_HEADER_SIZE || (h.op !== Op.READ_RSP && h.op !== Op.WRITE_RSP)) {
+      this.#stats.malformed++;
+      return;
+    }
+    const p = this.#inFlight.get(h.seq);
+    if (!p || p.group !== h.group || p.id !== h.id || p.rspOp !== h.op) {
+      this.#stats.unmatched++;
+      return;
+    }
+    this.#inFlight.delete(h.seq);
+    p.cleanup();
+    this.#stats.received++;
+    const payload = packet.subarray(SMP_HEADER_SIZE);
+    let body: CborMap;
+    try {
+      // MCUboot and old devices may answer with an empty payload; treat it as an empty map.
+      body = payload.length === 0 ? {} : decodeCborMap(payload);
+    } catch (e) {
+      p.reject(e instanceof SmpFrameError ? e : new SmpFrameError(String(e)));
+      return;
+    }
+    p.resolve({ header: h, payload: Buffer.from(payload), body });
+  }
+
+  #failAll(err: Error): void {
+    for (const p of this.#inFlight.values()) {
+      p.cleanup();
+      p.reject(err);
+    }
+    this.#inFlight.clear();
+    if (err instanceof SmpClosedError) this.#closed = true;
+  }
+
+  /** Rejects everything in flight and detaches from the transport (the transport stays open). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const u of this.#unsubscribe) u();
+    this.#failAll(new SmpClosedError());
+  }
+}
+
+/**
+ * Turns an error answer into a {@link SmpDeviceError}: `rc` ≠ 0 (SMP v1 style, and SMP-level
+ * errors in v2), or an `err` map (SMP v2 group error).
+ */
+export function throwIfDeviceError(rsp: SmpResponse, group: number, command: number): void {
+  const b = rsp.body;
+  const reason = typeof b.rsn === 'string' ? b.rsn : undefined;
+  const err = b.err;
+  if (err !== undefined && err !== null && typeof err === 'object' && !Array.isArray(err)) {
+    const e = err as CborMap;
+    const g = typeof e.group === 'number' ? e.group : group;
+    const rc = typeof e.rc === 'number' ? e.rc : 1;
+    if (rc !== 0) {
+      throw new SmpDeviceError({ group, command, rc, style: 'err', errGroup: g, rcName: groupErrName(g, rc), reason });
+    }
+  }
+  if (typeof b.rc === 'number' && b.rc !== 0) {
+    throw new SmpDeviceError({ group, command, rc: b.rc, style: 'rc', rcName: mgmtErrName(b.rc), reason });
+  }
+}
+
+function abortErrorFrom(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  if (r instanceof AbortError) return r;
+  return new AbortError('the request was aborted', { cause: r });
+}
+
+function checkVersion(v: number): SmpVersion {
+  if (v !== 0 && v !== 1) throw new RangeError(`version must be 0 (SMP v1) or 1 (SMP v2), got ${v}`);
+  return v;
+}
+
+function checkTimeout(name: string, v: number): number {
+  if (!Number.isFinite(v) || v <= 0 || v > 2 ** 31 - 1) throw new RangeError(`${name} must be a positive number of ms, got ${v}`);
+  return v;
+}

@@ -1,0 +1,70 @@
+/**
+ * Shared types of the transfer engine (pipelined image/file upload, file download).
+ * @module
+ */
+import type { SmpSession } from '../session.js';
+
+/** What a transfer needs to know about the connection. */
+export interface TransferContext {
+  session: SmpSession;
+  /**
+   * Largest SMP request (header + CBOR) the device accepts in one packet. Over console serial the
+   * client already applies the netbuf − 4 rule when it sets this (PROTOCOL.md §4.3).
+   */
+  maxRequest: number;
+  /** `buf_count` from os mcumgr params when known: caps the window at buf_count − 1. */
+  bufCount?: number;
+}
+
+/** Where upload data comes from: bytes, a file path (streamed), or an async iterable of chunks. */
+export type UploadSource = Uint8Array | string | AsyncIterable<Uint8Array>;
+
+/** A progress report of a running transfer. */
+export interface TransferProgress {
+  /** Bytes the device has confirmed. */
+  done: number;
+  total: number;
+  /** Average bytes/s since the transfer started (after the first chunk's erase). */
+  rate: number;
+  /** Requests currently allowed in flight. */
+  window: number;
+  /** Times the transfer rewound to the device's offset (lost or reordered chunks). */
+  rewinds: number;
+  /** Timeouts seen (each one shrinks the window and resends). */
+  timeouts: number;
+}
+
+/** Options shared by the pipelined transfers. */
+export interface TransferOptions {
+  /**
+   * Requests in flight. `'auto'` (default) starts at 1 and grows while answers arrive in order,
+   * up to `maxWindow`. A number fixes it; 1 is plain stop-and-wait.
+   */
+  window?: number | 'auto';
+  /** Cap of the auto window. Default: buf_count − 1 when known, else 3. */
+  maxWindow?: number;
+  /** Data bytes per chunk; default: the largest that keeps each request within `maxRequest`. */
+  chunkSize?: number;
+  /** Chunk sizes are rounded down to a multiple of this. Default 1 (4 for images: flash-friendly). */
+  alignment?: number;
+  /** Deadline of each chunk's answer. Default: the session's. */
+  timeoutMs?: number;
+  /** Timeouts tolerated in a row before giving up. Default 5. */
+  maxTimeouts?: number;
+  /** Cancels the transfer cleanly. */
+  signal?: AbortSignal;
+  /** Called after each confirmed chunk. */
+  onProgress?: (p: TransferProgress) => void;
+}
+
+/** The outcome of a finished transfer. */
+export interface TransferResult {
+  bytes: number;
+  seconds: number;
+  /** Bytes per second over the whole transfer. */
+  throughput: number;
+  rewinds: number;
+  timeouts: number;
+  /** Largest window used. */
+  maxWindowUsed: number;
+}
