@@ -1,0 +1,46 @@
+/**
+ * Chunk sizing from the exact CBOR size of each request, so that every packet fits the device's
+ * limit (PROTOCOL.md §6.3). Unlike a worst-case estimate, this uses the real field values, so
+ * chunks are as large as the frame allows.
+ * @module
+ */
+import { encodeCbor, type CborMap } from '../codec/cbor.js';
+import { SMP_HEADER_SIZE } from '../codec/header.js';
+import { SmpFrameSizeError } from '../errors.js';
+
+/** Bytes of a CBOR byte-string head for a string of `n` bytes. */
+export function bstrHeadSize(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+/**
+ * The largest `data` length such that `{...fields, data: bstr(len)}` with its SMP header fits
+ * `maxRequest`, capped by `remaining`, rounded down to `alignment` unless it is the last piece.
+ * @throws SmpFrameSizeError when not even one data byte fits.
+ */
+/** CBOR byte-string head size and the string lengths that use it. */
+const HEAD_RANGES: ReadonlyArray<readonly [number, number, number]> = [
+  [1, 1, 23],
+  [2, 24, 0xff],
+  [3, 0x100, 0xffff],
+  [5, 0x10000, 0xffffffff],
+];
+
+export function fitChunk(fields: CborMap, maxRequest: number, remaining: number, alignment = 1): number {
+  // Encoded size with an empty data string; its 1-byte head is replaced by the real head below.
+  const base = SMP_HEADER_SIZE + encodeCbor({ ...fields, data: Buffer.alloc(0) }).length - 1;
+  let best = 0;
+  for (const [head, lo, hi] of HEAD_RANGES) {
+    const len = Math.min(maxRequest - base - head, hi);
+    if (len >= lo && len > best) best = len;
+  }
+  if (best <= 0) {
+    throw new SmpFrameSizeError(`frame size ${maxRequest} leaves no room for data after ${base + 1} bytes of request; raise the frame size`);
+  }
+  if (best >= remaining) return remaining;
+  if (alignment > 1) {
+    best -= best % alignment;
+    if (best === 0) throw new SmpFrameSizeError(`frame size ${maxRequest} leaves less than one ${alignment}-byte aligned block for data`);
+  }
+  return best;
+}

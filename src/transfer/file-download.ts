@@ -1,0 +1,137 @@
+/**
+ * File download (group 8, command 0 READ) with several reads in flight (PROTOCOL.md §3.5).
+ * Reads are idempotent, so a lost request or answer is simply asked again. The first answer
+ * gives the file size and the device's chunk size; the other reads then go out W at a time and
+ * are placed by the offset each answer echoes.
+ * @module
+ */
+import { Op } from '../codec/header.js';
+import { FsCmd, Group } from '../protocol/ids.js';
+import { AbortError, SmpResponseError, SmpTimeoutError } from '../errors.js';
+import type { SmpResponse } from '../session.js';
+import { checkDeviceFileName } from './file-upload.js';
+import type { TransferContext, TransferOptions, TransferProgress, TransferResult } from './types.js';
+
+/** Options of {@link downloadFile}. */
+export interface DownloadOptions extends Omit<TransferOptions, 'chunkSize' | 'alignment'> {
+  /** Largest file accepted, checked against the size the device announces. Default 64 MiB. */
+  maxSize?: number;
+}
+
+/** Result of a download. */
+export interface DownloadResult extends TransferResult {
+  data: Buffer;
+}
+
+/**
+ * Downloads a file from the device's file system.
+ * @example
+ * const { data } = await downloadFile(client.transferContext(), '/lfs/log.txt');
+ */
+export async function downloadFile(ctx: TransferContext, name: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
+  checkDeviceFileName(name);
+  const maxSize = opts.maxSize ?? 64 * 1024 * 1024;
+  const fixed = opts.window === undefined || opts.window === 'auto' ? undefined : opts.window;
+  if (fixed !== undefined && (!Number.isInteger(fixed) || fixed < 1 || fixed > 64)) {
+    throw new RangeError(`window must be 'auto' or an integer 1..64, got ${String(opts.window)}`);
+  }
+  const ceiling0 = opts.maxWindow ?? (ctx.bufCount !== undefined ? Math.max(1, ctx.bufCount - 1) : 2);
+  const maxTimeouts = opts.maxTimeouts ?? 5;
+  const signal = opts.signal;
+  const started = performance.now();
+
+  const read = (off: number): Promise<SmpResponse> =>
+    ctx.session.request(Op.READ, Group.FS, FsCmd.FILE, { name, off }, { timeoutMs: opts.timeoutMs, signal });
+  const checkAbort = (): void => {
+    if (signal?.aborted) throw new AbortError('the download was aborted', { cause: signal.reason });
+  };
+
+  let timeouts = 0;
+  let consecutive = 0;
+  let first: SmpResponse | undefined;
+  while (!first) {
+    checkAbort();
+    try {
+      first = await read(0);
+    } catch (e) {
+      if (!(e instanceof SmpTimeoutError) || ++consecutive > maxTimeouts) throw e;
+      timeouts++;
+    }
+  }
+  const total = first.body.len;
+  if (typeof total !== 'number' || !Number.isInteger(total) || total < 0) {
+    throw new SmpResponseError('the first download answer has no valid "len" (file size)');
+  }
+  if (total > maxSize) throw new RangeError(`${name} is ${total} bytes, more than maxSize ${maxSize}; raise maxSize to download it`);
+  const out = Buffer.alloc(total);
+  const firstData = dataOf(first, 0, total);
+  firstData.copy(out, 0);
+  const chunk = firstData.length;
+  if (chunk === 0 && total > 0) throw new SmpResponseError('the device sent no data for a non-empty file');
+
+  // Offsets still to fetch, in order; answers shorter than asked re-queue their remainder.
+  const todo: number[] = [];
+  for (let off = chunk; off < total; off += chunk) todo.push(off);
+  let done = firstData.length;
+  let window = fixed ?? 1;
+  let ceiling = fixed ?? ceiling0;
+  let maxWindowUsed = 1;
+  const inflight = new Map<number, Promise<{ off: number; rsp?: SmpResponse; err?: unknown }>>();
+  const report = (): void => {
+    if (!opts.onProgress) return;
+    const secs = (performance.now() - started) / 1000;
+    const p: TransferProgress = { done, total, rate: secs > 0 ? done / secs : 0, window, rewinds: 0, timeouts };
+    opts.onProgress(p);
+  };
+  report();
+
+  while (todo.length > 0 || inflight.size > 0) {
+    checkAbort();
+    while (inflight.size < window && todo.length > 0) {
+      const off = todo.shift()!;
+      inflight.set(
+        off,
+        read(off).then(
+          (rsp) => ({ off, rsp }),
+          (err: unknown) => ({ off, err }),
+        ),
+      );
+    }
+    maxWindowUsed = Math.max(maxWindowUsed, inflight.size);
+    const r = await Promise.race(inflight.values());
+    inflight.delete(r.off);
+    if (r.err !== undefined) {
+      if (!(r.err instanceof SmpTimeoutError)) throw r.err;
+      timeouts++;
+      if (++consecutive > maxTimeouts) throw r.err;
+      todo.unshift(r.off);
+      if (fixed === undefined) {
+        if (window > 1) ceiling = Math.max(1, window - 1);
+        window = 1;
+      }
+      continue;
+    }
+    consecutive = 0;
+    const echoed = r.rsp!.body.off;
+    if (echoed !== r.off) throw new SmpResponseError(`download answer for offset ${r.off} echoes offset ${String(echoed)}`);
+    const data = dataOf(r.rsp!, r.off, total);
+    data.copy(out, r.off);
+    done += data.length;
+    const want = Math.min(chunk, total - r.off);
+    if (data.length < want) {
+      if (data.length === 0) throw new SmpResponseError(`the device sent no data at offset ${r.off} of ${total}`);
+      todo.unshift(r.off + data.length);
+    }
+    if (fixed === undefined && window < ceiling) window++;
+    report();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { data: out, bytes: total, seconds, throughput: seconds > 0 ? total / seconds : 0, rewinds: 0, timeouts, maxWindowUsed };
+}
+
+function dataOf(rsp: SmpResponse, off: number, total: number): Buffer {
+  const d = rsp.body.data;
+  if (!Buffer.isBuffer(d)) throw new SmpResponseError(`download answer at offset ${off} has no "data" byte string`);
+  if (off + d.length > total) throw new SmpResponseError(`download answer at offset ${off} runs past the file size ${total}`);
+  return d;
+}

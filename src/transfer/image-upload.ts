@@ -1,0 +1,94 @@
+/**
+ * Image upload (group 1, command 1) on the pipelined engine (PROTOCOL.md §3.2).
+ * @module
+ */
+import { Op } from '../codec/header.js';
+import { Group, ImageCmd } from '../protocol/ids.js';
+import { throwIfDeviceError, type SmpResponse } from '../session.js';
+import { SmpResponseError, VerifyError } from '../errors.js';
+import { openSource } from './source.js';
+import { runPipelinedUpload } from './window.js';
+import type { TransferContext, TransferOptions, TransferResult, UploadSource } from './types.js';
+
+/** Options of {@link uploadImage}. */
+export interface ImageUploadOptions extends TransferOptions {
+  /** Image number (multi-image devices). Default 0. */
+  image?: number;
+  /** Ask the device to refuse an image not newer than the running one (`upgrade`). */
+  upgrade?: boolean;
+  /**
+   * Send the SHA-256 of the whole file as `sha` (default true): it lets an interrupted upload
+   * resume where the device stopped, and lets the device check what it received (`match`).
+   */
+  sha?: boolean;
+  /** Deadline of the first chunk, during which the device erases the slot. Default 30000 ms. */
+  firstTimeoutMs?: number;
+}
+
+/** Result of an image upload. */
+export interface ImageUploadResult extends TransferResult {
+  /** SHA-256 of the uploaded file (the `sha` sent). */
+  sha: Buffer;
+  /** The device's own check of what it received, when it reports one (`CONFIG_IMG_ENABLE_IMAGE_CHECK`). */
+  match: boolean | undefined;
+}
+
+/**
+ * Uploads an image to the device's free slot with a window of requests in flight.
+ * @throws VerifyError when the device reports `match: false`.
+ * @example
+ * const r = await uploadImage(client.transferContext(), 'zephyr.signed.bin', { onProgress: console.log });
+ */
+export async function uploadImage(ctx: TransferContext, source: UploadSource, opts: ImageUploadOptions = {}): Promise<ImageUploadResult> {
+  const image = opts.image ?? 0;
+  if (!Number.isInteger(image) || image < 0 || image > 255) throw new RangeError(`image must be an integer 0..255, got ${image}`);
+  const src = await openSource(source, 'image');
+  try {
+    if (src.size < 32) throw new RangeError(`an image needs at least a 32-byte header; the source has ${src.size} bytes`);
+    const sha = await src.sha256();
+    let match: boolean | undefined;
+    const result = await runPipelinedUpload(
+      {
+        source: src,
+        maxRequest: ctx.maxRequest,
+        bufCount: ctx.bufCount,
+        firstTimeoutMs: opts.firstTimeoutMs ?? 30000,
+        alignment: 4,
+        defaultMaxWindow: 2,
+        fields: (off, first) =>
+          first
+            ? {
+                image,
+                len: src.size,
+                off: 0,
+                ...(opts.sha === false ? {} : { sha }),
+                ...(opts.upgrade ? { upgrade: true } : {}),
+              }
+            : { off },
+        send: (body, timeoutMs, signal) =>
+          ctx.session.request(Op.WRITE, Group.IMAGE, ImageCmd.UPLOAD, body, { timeoutMs, signal, rawErrors: true }),
+        offsetOf: (rsp) => readOff(rsp, Group.IMAGE, ImageCmd.UPLOAD),
+        onComplete: (rsp) => {
+          if (typeof rsp.body.match === 'boolean') match = rsp.body.match;
+        },
+      },
+      opts,
+    );
+    if (match === false) {
+      throw new VerifyError('the device reports that the uploaded image does not match its sha (match: false); it was not marked for boot');
+    }
+    return { ...result, sha, match };
+  } finally {
+    await src.close();
+  }
+}
+
+/** The `off` of an upload answer, after turning device errors into exceptions. */
+export function readOff(rsp: SmpResponse, group: number, command: number): number {
+  throwIfDeviceError(rsp, group, command);
+  const off = rsp.body.off;
+  if (typeof off !== 'number' || !Number.isInteger(off) || off < 0) {
+    throw new SmpResponseError(`upload answer has no valid "off" field (got ${JSON.stringify(off)})`);
+  }
+  return off;
+}

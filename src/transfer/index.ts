@@ -1,0 +1,9 @@
+/**
+ * Pipelined transfers: image upload, file upload and download, and the one-call firmware update.
+ * @module
+ */
+export * from './types.js';
+export { uploadImage, type ImageUploadOptions, type ImageUploadResult } from './image-upload.js';
+export { uploadFile } from './file-upload.js';
+export { downloadFile, type DownloadOptions, type DownloadResult } from './file-download.js';
+export { fitChunk } from './chunking.js';

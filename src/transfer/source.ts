@@ -1,0 +1,93 @@
+/**
+ * Random-access readers over upload sources. A rewind needs bytes the device already had
+ * offered to it, so uploads read by offset: a Buffer is sliced, a file is read with positioned
+ * reads (memory bounded by the window, not by the file), an async iterable is gathered first
+ * (its size and `sha` are needed before the first chunk), up to a cap.
+ * @module
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { UploadSource } from './types.js';
+
+/** Largest source gathered from an async iterable (64 MiB, beyond any MCU slot). */
+export const MAX_ITERABLE_SOURCE = 64 * 1024 * 1024;
+
+/** A source of bytes by offset. */
+export interface ByteSource {
+  readonly size: number;
+  read(offset: number, length: number): Promise<Buffer>;
+  /** SHA-256 of the whole source, computed in one streaming pass. */
+  sha256(): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+class BufferSource implements ByteSource {
+  constructor(private readonly buf: Buffer) {}
+  get size(): number {
+    return this.buf.length;
+  }
+  async read(offset: number, length: number): Promise<Buffer> {
+    return this.buf.subarray(offset, offset + length);
+  }
+  async sha256(): Promise<Buffer> {
+    return createHash('sha256').update(this.buf).digest();
+  }
+  async close(): Promise<void> {}
+}
+
+class FileSource implements ByteSource {
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly path: string,
+    readonly size: number,
+  ) {}
+  async read(offset: number, length: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(Math.min(length, this.size - offset));
+    let got = 0;
+    while (got < buf.length) {
+      const { bytesRead } = await this.fh.read(buf, got, buf.length - got, offset + got);
+      if (bytesRead === 0) throw new Error(`${this.path} shrank while it was being uploaded`);
+      got += bytesRead;
+    }
+    return buf;
+  }
+  async sha256(): Promise<Buffer> {
+    const h = createHash('sha256');
+    for await (const chunk of createReadStream(this.path, { start: 0, end: Math.max(0, this.size - 1) })) h.update(chunk as Buffer);
+    return h.digest();
+  }
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+}
+
+/** Opens `source` for reading by offset. */
+export async function openSource(source: UploadSource, what = 'source'): Promise<ByteSource> {
+  if (source instanceof Uint8Array) {
+    return new BufferSource(Buffer.isBuffer(source) ? source : Buffer.from(source.buffer, source.byteOffset, source.byteLength));
+  }
+  if (typeof source === 'string') {
+    const fh = await open(source, 'r').catch((e: NodeJS.ErrnoException) => {
+      throw new TypeError(`${what}: cannot open file ${source}: ${e.code ?? e.message}`);
+    });
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      await fh.close();
+      throw new TypeError(`${what}: ${source} is not a regular file`);
+    }
+    return new FileSource(fh, source, st.size);
+  }
+  if (source && typeof (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {
+    const parts: Buffer[] = [];
+    let n = 0;
+    for await (const chunk of source) {
+      if (!(chunk instanceof Uint8Array)) throw new TypeError(`${what}: the async iterable must yield Uint8Array chunks`);
+      n += chunk.length;
+      if (n > MAX_ITERABLE_SOURCE) throw new RangeError(`${what}: more than ${MAX_ITERABLE_SOURCE} bytes from the async iterable`);
+      parts.push(Buffer.from(chunk));
+    }
+    return new BufferSource(Buffer.concat(parts, n));
+  }
+  throw new TypeError(`${what} must be a Buffer/Uint8Array, a file path, or an async iterable of Uint8Array`);
+}
