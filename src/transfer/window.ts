@@ -183,7 +183,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
   };
 
   const interpret = async (s: Settled): Promise<number | 'timeout'> => {
-    if (s.err !== undefined) {
+    if (s.rsp === undefined) {
       if (s.err instanceof SmpTimeoutError) return 'timeout';
       throw s.err;
     }
