@@ -7,3 +7,11 @@ export { uploadImage, type ImageUploadOptions, type ImageUploadResult } from './
 export { uploadFile } from './file-upload.js';
 export { downloadFile, type DownloadOptions, type DownloadResult } from './file-download.js';
 export { fitChunk } from './chunking.js';
+export {
+  firmwareUpdate,
+  type FirmwareUpdateOptions,
+  type FirmwareUpdateResult,
+  type FirmwareUpdateTarget,
+  type SlotStateLike,
+  type UpdateStep,
+} from './firmware-update.js';
