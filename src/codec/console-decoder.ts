@@ -73,7 +73,7 @@ const enum St {
   Scan,
   /** Inside a frame's base64 text. */
   Frame,
-  /** Inside an over-long frame line, dropping until LF. */
+  /** Inside an over-long frame line, dropping until LF or a marker byte. */
   Discard,
 }
 
@@ -148,9 +148,11 @@ export class ConsoleDecoderTs implements PacketDecoder<ConsoleDecoderStats> {
           }
           break;
         case St.Discard:
-          if (b === 0x0a) {
+          // LF ends the over-long line; a marker byte starts a new frame wherever it appears
+          // (as in St.Frame), so a frame right after a line that never ended is not swallowed.
+          if (b === 0x0a || b === 0x06 || b === 0x04) {
             this.#st = St.Scan;
-            this.#prev = -1;
+            this.#prev = b === 0x0a ? -1 : b;
             this.#lineHasText = false;
           }
           break;
