@@ -1,0 +1,214 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SmpSession } from '../src/session.js';
+import { buildPacket, decodeHeader, Op } from '../src/codec/header.js';
+import { decodeCborMap, encodeCbor } from '../src/codec/cbor.js';
+import { TransportEmitter } from '../src/transport/emitter.js';
+import type { Transport, TransportEvents } from '../src/transport/transport.js';
+import { AbortError, SmpClosedError, SmpDeviceError, SmpFrameError, SmpFrameSizeError, SmpTimeoutError } from '../src/errors.js';
+
+/** A transport whose peer is a function of the test: it sees each sent packet and may answer. */
+class ScriptedTransport implements Transport {
+  readonly kind = 'scripted';
+  readonly maxPacket = undefined;
+  readonly sent: Buffer[] = [];
+  closed = false;
+  readonly #em = new TransportEmitter();
+  constructor(private readonly peer: (pkt: Buffer, t: ScriptedTransport) => void = () => {}) {}
+  async send(packet: Buffer): Promise<void> {
+    this.sent.push(Buffer.from(packet));
+    queueMicrotask(() => this.peer(packet, this));
+  }
+  deliver(packet: Buffer): void {
+    this.#em.emit('packet', packet);
+  }
+  on<E extends keyof TransportEvents>(event: E, l: TransportEvents[E]): () => void {
+    return this.#em.on(event, l);
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+    this.#em.emit('close');
+  }
+}
+
+/** Answers like Zephyr: same seq/group/id, op+1, indefinite... here definite maps are fine. */
+function reply(req: Buffer, body: object, patch: Partial<{ seq: number; group: number; id: number; op: number }> = {}): Buffer {
+  const h = decodeHeader(req);
+  return buildPacket(
+    { op: patch.op ?? h.op + 1, version: h.version, flags: 0, group: patch.group ?? h.group, seq: patch.seq ?? h.seq, id: patch.id ?? h.id },
+    encodeCbor(body),
+  );
+}
+
+test('request: header bytes, seq from seqStart, body decoded', async () => {
+  const t = new ScriptedTransport((p, tr) => tr.deliver(reply(p, { r: decodeCborMap(p.subarray(8)).d })));
+  const s = new SmpSession(t, { seqStart: 1 });
+  const rsp = await s.request(Op.READ, 0, 0, { d: 'hi' });
+  assert.equal(t.sent[0]!.toString('hex'), '0800000600000100a16164626869'); // PROTOCOL.md §9.2 echo request
+  assert.deepEqual(rsp.body, { r: 'hi' });
+  assert.equal(rsp.header.seq, 1);
+});
+
+test('sequence numbers wrap at 255 and skip numbers still in flight', async () => {
+  const held: Buffer[] = [];
+  const t = new ScriptedTransport((p) => held.push(p));
+  const s = new SmpSession(t, { seqStart: 254, timeoutMs: 60000 });
+  const a = s.request(Op.READ, 0, 0, {}); // 254, stays in flight
+  for (let i = 0; i < 256; i++) {
+    const p = s.request(Op.READ, 0, 0, {});
+    await new Promise((r) => setImmediate(r));
+    const last = held[held.length - 1]!;
+    t.deliver(reply(last, {}));
+    await p;
+  }
+  const seqs = t.sent.map((p) => p[6]);
+  assert.equal(seqs[0], 254);
+  assert.equal(seqs[1], 255);
+  assert.equal(seqs[2], 0);
+  assert.ok(!seqs.slice(1).includes(254), 'seq 254 is in flight and must not be reused');
+  t.deliver(reply(held[0]!, { ok: true }));
+  assert.deepEqual((await a).body, { ok: true });
+});
+
+test('several requests in flight are matched by seq, group and command, in any order', async () => {
+  const held: Buffer[] = [];
+  const t = new ScriptedTransport((p) => held.push(p));
+  const s = new SmpSession(t, { seqStart: 10 });
+  const p1 = s.request(Op.READ, 0, 0, { d: 'a' });
+  const p2 = s.request(Op.READ, 1, 0, {});
+  const p3 = s.request(Op.WRITE, 8, 0, { off: 0 });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(held.length, 3);
+  t.deliver(reply(held[2]!, { off: 5 }));
+  t.deliver(reply(held[0]!, { r: 'a' }));
+  t.deliver(reply(held[1]!, { images: [] }));
+  assert.deepEqual((await p1).body, { r: 'a' });
+  assert.deepEqual((await p2).body, { images: [] });
+  assert.deepEqual((await p3).body, { off: 5 });
+  assert.equal(s.stats().received, 3);
+});
+
+test('a response with the right seq but wrong group or command is dropped and counted, not taken', async () => {
+  const held: Buffer[] = [];
+  const t = new ScriptedTransport((p) => held.push(p));
+  const s = new SmpSession(t, { seqStart: 3 });
+  const p = s.request(Op.READ, 1, 0, {});
+  await new Promise((r) => setImmediate(r));
+  t.deliver(reply(held[0]!, { bogus: 1 }, { group: 0 }));
+  t.deliver(reply(held[0]!, { bogus: 2 }, { id: 5 }));
+  t.deliver(reply(held[0]!, { bogus: 3 }, { op: Op.WRITE_RSP }));
+  t.deliver(reply(held[0]!, { bogus: 4 }, { seq: 99 })); // unsolicited
+  t.deliver(reply(held[0]!, { images: [] }));
+  assert.deepEqual((await p).body, { images: [] });
+  assert.equal(s.stats().unmatched, 4);
+  t.deliver(reply(held[0]!, { late: true })); // duplicate after completion
+  assert.equal(s.stats().unmatched, 5);
+});
+
+test('malformed packets (short, length disagreeing, request op) are counted and ignored', async () => {
+  const t = new ScriptedTransport();
+  const s = new SmpSession(t);
+  t.deliver(Buffer.from([1, 2, 3]));
+  t.deliver(Buffer.from('0900000700000100bf6172', 'hex')); // length 7 but 3 bytes follow
+  t.deliver(Buffer.from('0800000100000100a0', 'hex')); // a READ, not a response
+  assert.equal(s.stats().malformed, 3);
+});
+
+test('v1 rc and v2 err become SmpDeviceError with names', async () => {
+  const t = new ScriptedTransport((p, tr) => {
+    const h = decodeHeader(p);
+    tr.deliver(reply(p, h.group === 1 ? { err: { group: 1, rc: 9 } } : { rc: 8 }));
+  });
+  const s = new SmpSession(t);
+  await assert.rejects(s.request(Op.WRITE, 1, 1, { off: 0 }), (e: unknown) => {
+    assert.ok(e instanceof SmpDeviceError);
+    assert.equal(e.code, 'SMP_ERR_GROUP');
+    assert.equal(e.rcName, 'IMG_MGMT_ERR_NO_FREE_SLOT');
+    assert.equal(e.style, 'err');
+    return true;
+  });
+  await assert.rejects(s.request(Op.READ, 0, 1, {}), (e: unknown) => {
+    assert.ok(e instanceof SmpDeviceError);
+    assert.equal(e.code, 'SMP_ERR_DEVICE');
+    assert.equal(e.rcName, 'MGMT_ERR_ENOTSUP');
+    assert.equal(e.rc, 8);
+    return true;
+  });
+  // rc 0 (MCUboot, legacy) is success; rawErrors leaves errors to the caller.
+  const t2 = new ScriptedTransport((p, tr) => tr.deliver(reply(p, { rc: 0, off: 4 })));
+  assert.deepEqual((await new SmpSession(t2).request(Op.WRITE, 1, 1, {})).body, { rc: 0, off: 4 });
+  const raw = await s.request(Op.READ, 0, 1, {}, { rawErrors: true });
+  assert.equal(raw.body.rc, 8);
+});
+
+test('timeout rejects with SmpTimeoutError; a late answer is then unmatched', async () => {
+  const held: Buffer[] = [];
+  const t = new ScriptedTransport((p) => held.push(p));
+  const s = new SmpSession(t);
+  await assert.rejects(s.request(Op.READ, 0, 0, {}, { timeoutMs: 30 }), SmpTimeoutError);
+  t.deliver(reply(held[0]!, {}));
+  assert.equal(s.stats().unmatched, 1);
+  assert.equal(s.stats().timeouts, 1);
+  assert.equal(s.inFlight, 0);
+});
+
+test('retries resend READs after a timeout with a new seq; WRITEs refuse retries', async () => {
+  let n = 0;
+  const t = new ScriptedTransport((p, tr) => {
+    if (++n === 3) tr.deliver(reply(p, { ok: 1 }));
+  });
+  const s = new SmpSession(t);
+  const r = await s.request(Op.READ, 0, 6, {}, { timeoutMs: 20, retries: 3 });
+  assert.deepEqual(r.body, { ok: 1 });
+  assert.equal(t.sent.length, 3);
+  assert.equal(new Set(t.sent.map((p) => p[6])).size, 3);
+  assert.equal(s.stats().retries, 2);
+  await assert.rejects(() => s.request(Op.WRITE, 1, 1, {}, { retries: 1 }), RangeError);
+  assert.equal(t.sent.length, 3, 'nothing sent for a refused write');
+});
+
+test('AbortSignal cancels a request in flight and one not yet sent', async () => {
+  const t = new ScriptedTransport();
+  const s = new SmpSession(t);
+  const ac = new AbortController();
+  const p = s.request(Op.READ, 0, 0, {}, { signal: ac.signal, timeoutMs: 60000 });
+  ac.abort();
+  await assert.rejects(p, AbortError);
+  assert.equal(s.inFlight, 0);
+  await assert.rejects(s.request(Op.READ, 0, 0, {}, { signal: ac.signal }), AbortError);
+  assert.equal(t.sent.length, 1);
+});
+
+test('bad arguments fail before any byte is sent', async () => {
+  const t = new ScriptedTransport();
+  const s = new SmpSession(t, { maxPacket: 20 });
+  await assert.rejects(() => s.request(5, 0, 0, {}), RangeError);
+  await assert.rejects(() => s.request(Op.READ, 70000, 0, {}), RangeError);
+  await assert.rejects(() => s.request(Op.READ, 0, 300, {}), RangeError);
+  await assert.rejects(() => s.request(Op.READ, 0, 0, {}, { timeoutMs: -1 }), RangeError);
+  await assert.rejects(() => s.request(Op.WRITE, 1, 1, { data: Buffer.alloc(100) }), SmpFrameSizeError);
+  assert.equal(t.sent.length, 0);
+});
+
+test('an answer that is not a CBOR map rejects with SmpFrameError; close rejects in-flight and new calls', async () => {
+  const held: Buffer[] = [];
+  const t = new ScriptedTransport((p) => held.push(p));
+  const s = new SmpSession(t);
+  const p = s.request(Op.READ, 0, 0, {});
+  await new Promise((r) => setImmediate(r));
+  const h = decodeHeader(held[0]!);
+  t.deliver(buildPacket({ ...h, op: 1 }, Buffer.from('bf6172', 'hex')));
+  await assert.rejects(p, SmpFrameError);
+  const q = s.request(Op.READ, 0, 0, {});
+  s.close();
+  await assert.rejects(q, SmpClosedError);
+  await assert.rejects(s.request(Op.READ, 0, 0, {}), SmpClosedError);
+});
+
+test('transport close fails everything in flight with SmpClosedError', async () => {
+  const t = new ScriptedTransport();
+  const s = new SmpSession(t);
+  const p = s.request(Op.READ, 0, 0, {}, { timeoutMs: 60000 });
+  await t.close();
+  await assert.rejects(p, SmpClosedError);
+});
