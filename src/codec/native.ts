@@ -29,20 +29,42 @@ export interface NativeAddon {
   ConsoleDecoder: new (maxLine: number, maxPacket: number) => NativeDecoder;
   CobsDecoder: new (maxPacket: number) => NativeDecoder;
   RawDecoder: new (maxPacket: number) => NativeDecoder;
-  /** Worker-safe POSIX serial I/O and PTYs (absent on platforms without them). */
-  SerialPort?: new (path: string, baudRate: number, onData: (chunk: Buffer) => void, onError: (err: Error) => void) => NativeSerialPort;
+  /**
+   * Worker-safe POSIX serial I/O and PTYs (absent on Windows). `SerialPort` opens `path` raw 8N1
+   * at a standard `baudRate` (a RangeError names an unsupported rate); `onData` gets every chunk
+   * read, `onError` an Error whose `code` is the errno name (the port is closed by then), `onDrain`
+   * runs when the write queue empties.
+   */
+  SerialPort?: new (
+    path: string,
+    baudRate: number,
+    onData: (chunk: Buffer) => void,
+    onError: (err: Error & { code: string; syscall?: string; path?: string }) => void,
+    onDrain?: () => void,
+  ) => NativeSerialPort;
+  /** A new PTY master (raw, non-blocking, close-on-exec) and the path of its slave side. */
   openPty?: () => { fd: number; path: string };
-  PtyHandle?: new (fd: number, onData: (chunk: Buffer) => void, onError: (err: Error) => void) => NativeSerialPort;
+  /** Takes ownership of a master fd from `openPty()`; keeps a slave fd open so the master never reads EIO. */
+  PtyHandle?: new (
+    fd: number,
+    onData: (chunk: Buffer) => void,
+    onError: (err: Error & { code: string; syscall?: string; path?: string }) => void,
+    onDrain?: () => void,
+  ) => NativeSerialPort;
 }
 
 /** A native serial port or PTY master, read on the calling thread's event loop. */
 export interface NativeSerialPort {
+  /** Writes at once what the kernel takes and queues the rest; throws (code = errno name) if the kernel refuses. */
   write(data: Uint8Array): void;
   /** Bytes written but not yet accepted by the kernel. */
   pending(): number;
+  /** Stops polling and closes the fd; idempotent; queued bytes are dropped. */
   close(): void;
   ref(): void;
   unref(): void;
+  /** False once closed (by `close()` or after an error). */
+  isOpen(): boolean;
 }
 
 function packageRoot(): string {
