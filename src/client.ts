@@ -1,0 +1,537 @@
+/**
+ * `MCUmgrClient`: the promise facade over one device. It owns an {@link SmpSession} on a
+ * {@link Transport}, knows the device's buffer size (the "frame size"), and offers one namespace
+ * per management group (`client.os`, `client.image`, …) plus the one-call `firmwareUpdate()`.
+ * @module
+ */
+import { Op } from './codec/header.js';
+import type { CborMap } from './codec/cbor.js';
+import { SmpSession, type SmpResponse, type SmpVersion } from './session.js';
+import { SmpClosedError, SmpDeviceError } from './errors.js';
+import type { Transport } from './transport/transport.js';
+import type { OpenSerialOptions } from './transport/serial.js';
+import type { TransferContext } from './transfer/types.js';
+import { firmwareUpdate, type FirmwareUpdateOptions, type FirmwareUpdateResult } from './transfer/index.js';
+import { parseConnection, type Connection } from './connection.js';
+import { openUdpTransport, DEFAULT_UDP_PORT, type UdpTransportOptions } from './transport/udp.js';
+import { OsGroup, type McumgrParams } from './groups/os.js';
+import { ImageGroup } from './groups/image.js';
+import { StatGroup } from './groups/stat.js';
+import { SettingsGroup } from './groups/settings.js';
+import { FsGroup } from './groups/fs.js';
+import { ShellGroup } from './groups/shell.js';
+import { EnumGroup } from './groups/enum.js';
+import { BasicGroup } from './groups/basic.js';
+import { argCall, argOptions, describe, type CallOptions, type GroupHost, type GroupRequest, type TimeoutClass } from './groups/util.js';
+
+/** The frame size assumed until the device says otherwise: Zephyr's default netbuf size. */
+export const DEFAULT_FRAME_SIZE = 384;
+/** Default deadline of ordinary requests, ms. */
+export const DEFAULT_TIMEOUT_MS = 5000;
+/** Default deadline of slow requests (first image chunk / slot erase, storage erase, fs hash), ms. */
+export const DEFAULT_LONG_TIMEOUT_MS = 30000;
+/** Smallest frame size accepted. */
+export const MIN_FRAME_SIZE = 64;
+/** Largest frame size accepted (the SMP length field is 16 bits). */
+export const MAX_FRAME_SIZE = 65535;
+
+/** Options of every client constructor. */
+export interface ClientOptions {
+  /** SMP header version: 1 = SMP v2 (default, `err` maps), 0 = SMP v1 (old devices, MCUboot). */
+  version?: SmpVersion;
+  /** Deadline of ordinary requests, ms. Default 5000. */
+  timeoutMs?: number;
+  /** Deadline of slow requests (first image chunk with the slot erase, image erase, storage erase, fs hash, settings save), ms. Default 30000. */
+  longTimeoutMs?: number;
+  /** Deadline of the reset request, ms. Default: `timeoutMs`. */
+  resetTimeoutMs?: number;
+  /**
+   * The device's SMP buffer size (`MCUMGR_TRANSPORT_NETBUF_SIZE`) to assume. Default 384.
+   * {@link MCUmgrClient.useAutoFrameSize} asks the device instead.
+   */
+  frameSize?: number;
+  /** Times an idempotent read (READ op) is resent after a timeout. Default 0. */
+  retries?: number;
+  /**
+   * Whether requests travel in console (base64 line) framing, where the length prefix and CRC
+   * share the device's buffer so requests may be at most `frameSize − 4` bytes. Default: detected
+   * from the transport (a serial transport with the `console` encoding).
+   */
+  consoleFraming?: boolean;
+  /** Close the transport when the client closes (default true). */
+  closeTransport?: boolean;
+}
+
+/**
+ * Options of {@link MCUmgrClient.serial} and {@link MCUmgrClient.usbSerial}: client options plus
+ * the serial transport's (`baudRate`, default 115200; `encoding`: `console` (default), `raw` or
+ * `cobs`; `backend`; …).
+ */
+export interface SerialClientOptions extends ClientOptions, Omit<OpenSerialOptions, 'path' | 'maxPacket'> {}
+
+/** Options of {@link MCUmgrClient.udp}: client options plus UDP settings. */
+export interface UdpClientOptions extends ClientOptions, Omit<UdpTransportOptions, 'host' | 'port'> {}
+
+/** The per-class deadlines, ms. */
+export interface ClientTimeouts {
+  /** Ordinary requests. */
+  default: number;
+  /** Slow requests (erase, first upload chunk, hashing). */
+  long: number;
+  /** The reset request. */
+  reset: number;
+}
+
+/** What {@link MCUmgrClient.useAutoFrameSize} settled on. */
+export interface AutoFrameSize {
+  /** The frame size now in use. */
+  frameSize: number;
+  /** The largest request now allowed (frame size, minus 4 over console serial, capped by the transport). */
+  maxRequest: number;
+  /** The device's buffer count, when it answered. */
+  bufCount: number | undefined;
+  /** `device` when the device answered `os mcumgr params`, `fallback` when it does not support it. */
+  source: 'device' | 'fallback';
+}
+
+/** Options of {@link MCUmgrClient.raw}. */
+export interface RawRequestOptions extends CallOptions {
+  /** Resolve with error answers instead of throwing {@link SmpDeviceError}. */
+  rawErrors?: boolean;
+}
+
+// TODO: a static specifier once src/transport/list-ports.ts has landed.
+const LIST_PORTS_MODULE: string = './transport/list-ports.js';
+
+const CLIENT_KEYS = ['version', 'timeoutMs', 'longTimeoutMs', 'resetTimeoutMs', 'frameSize', 'retries', 'consoleFraming', 'closeTransport'] as const;
+
+/**
+ * A connection to one MCUmgr device.
+ *
+ * @example
+ * ```ts
+ * await using client = await MCUmgrClient.serial('/dev/ttyACM0');
+ * await client.useAutoFrameSize();
+ * console.log(await client.os.echo('Hello world!'));
+ * for (const slot of await client.image.state()) console.log(slot.slot, slot.version, slot.active);
+ * ```
+ */
+export class MCUmgrClient implements AsyncDisposable {
+  /** The transport this client talks through. */
+  readonly transport: Transport;
+  /** The SMP session (sequence numbers, matching, deadlines). */
+  readonly session: SmpSession;
+  /** OS group (0): echo, reset, date-time, params, info, … */
+  readonly os: OsGroup;
+  /** Image group (1): slot list, test/confirm, upload, erase, slot info. */
+  readonly image: ImageGroup;
+  /** Statistics group (2). */
+  readonly stat: StatGroup;
+  /** Settings group (3). */
+  readonly settings: SettingsGroup;
+  /** File system group (8). */
+  readonly fs: FsGroup;
+  /** Shell group (9). */
+  readonly shell: ShellGroup;
+  /** Enumeration group (10). */
+  readonly enum: EnumGroup;
+  /** Zephyr basic group (63). */
+  readonly basic: BasicGroup;
+
+  readonly #timeouts: ClientTimeouts;
+  readonly #initialFrameSize: number;
+  readonly #consoleFraming: boolean;
+  readonly #closeTransport: boolean;
+  #retries: number;
+  #frameSize: number;
+  #params: McumgrParams | undefined;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * Wraps an open transport. Prefer the static constructors ({@link MCUmgrClient.serial},
+   * {@link MCUmgrClient.udp}, {@link MCUmgrClient.connect}, {@link MCUmgrClient.fromTransport}).
+   */
+  constructor(transport: Transport, options?: ClientOptions) {
+    if (transport === null || typeof transport !== 'object' || typeof transport.send !== 'function' || typeof transport.on !== 'function') {
+      throw new TypeError(`transport must be a Transport (send, on, close), got ${describe(transport)}`);
+    }
+    const r = resolveOptions(options);
+    this.#timeouts = r.timeouts;
+    this.#retries = r.retries;
+    this.#initialFrameSize = r.frameSize;
+    this.#frameSize = r.frameSize;
+    this.#consoleFraming = r.consoleFraming ?? detectConsoleFraming(transport);
+    this.#closeTransport = r.closeTransport;
+    this.transport = transport;
+    this.session = new SmpSession(transport, { version: r.version, timeoutMs: r.timeouts.default });
+    this.session.maxPacket = this.maxRequest;
+
+    const host: GroupHost = {
+      request: (op, group, id, body, opts) => this.#request(op, group, id, body, opts),
+      transferContext: () => this.transferContext(),
+      timeoutFor: (cls) => this.#timeouts[cls],
+      rememberParams: (p) => {
+        this.#params = { ...p };
+      },
+    };
+    this.os = new OsGroup(host);
+    this.image = new ImageGroup(host);
+    this.stat = new StatGroup(host);
+    this.settings = new SettingsGroup(host);
+    this.fs = new FsGroup(host);
+    this.shell = new ShellGroup(host);
+    this.enum = new EnumGroup(host);
+    this.basic = new BasicGroup(host);
+  }
+
+  /* ---------------------------------------------------------------------------------------- */
+  /* Constructors                                                                               */
+  /* ---------------------------------------------------------------------------------------- */
+
+  /** Wraps an open transport (e.g. the simulator's, or your own). */
+  static fromTransport(transport: Transport, options?: ClientOptions): MCUmgrClient {
+    return new MCUmgrClient(transport, options);
+  }
+
+  /**
+   * Opens a serial port.
+   * @example
+   * ```ts
+   * const client = await MCUmgrClient.serial('/dev/ttyACM0', { baudRate: 115200, encoding: 'console' });
+   * ```
+   */
+  static async serial(path: string, options?: SerialClientOptions): Promise<MCUmgrClient> {
+    if (typeof path !== 'string' || path === '') {
+      throw new TypeError(`path must be the serial port's device path (e.g. "/dev/ttyACM0" or "COM3"), got ${describe(path)}`);
+    }
+    const [clientOpts, portOpts] = splitOptions(argOptions('options', options) as Record<string, unknown>);
+    resolveOptions(clientOpts); // fail on bad client options before opening the port
+    const { openSerialTransport } = await import('./transport/serial.js');
+    const transport = await openSerialTransport({ ...(portOpts as Omit<OpenSerialOptions, 'path'>), path });
+    return MCUmgrClient.#wrap(transport, clientOpts);
+  }
+
+  /**
+   * Opens the USB serial port of a device found by `vid:pid` or `vid:pid:serial` (hex ids).
+   * @example
+   * ```ts
+   * const client = await MCUmgrClient.usbSerial('2fe3:0004');
+   * ```
+   */
+  static async usbSerial(id: string, options?: SerialClientOptions): Promise<MCUmgrClient> {
+    if (typeof id !== 'string' || !/^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}(:.+)?$/.test(id)) {
+      throw new TypeError(`id must be "vid:pid" or "vid:pid:serial" with 4 hex digits each (e.g. "2fe3:0004"), got ${describe(id)}`);
+    }
+    const [clientOpts] = splitOptions(argOptions('options', options) as Record<string, unknown>);
+    resolveOptions(clientOpts);
+    const { findUsbPort } = (await import(LIST_PORTS_MODULE)) as { findUsbPort(id: string): Promise<unknown> };
+    const found: unknown = await findUsbPort(id);
+    const path = typeof found === 'string' ? found : (found as { path?: unknown } | undefined)?.path;
+    if (typeof path !== 'string') throw new Error(`no USB serial port matches ${id}`);
+    return MCUmgrClient.serial(path, options);
+  }
+
+  /**
+   * Talks to a device over UDP (Zephyr listens on port 1337).
+   * @example
+   * ```ts
+   * const client = await MCUmgrClient.udp('192.0.2.1');
+   * ```
+   */
+  static async udp(host: string, port: number = DEFAULT_UDP_PORT, options?: UdpClientOptions): Promise<MCUmgrClient> {
+    const o = argOptions('options', options);
+    const [clientOpts, udpOpts] = splitOptions(o as Record<string, unknown>);
+    resolveOptions(clientOpts);
+    const transport = await openUdpTransport({ ...(udpOpts as Partial<UdpTransportOptions>), host, port });
+    return MCUmgrClient.#wrap(transport, clientOpts);
+  }
+
+  /**
+   * Opens a connection described by a connection string (see `parseConnection`):
+   * `serial:/dev/ttyACM0?baud=115200&encoding=console`, `usb:2fe3:0004[:serial]`,
+   * `udp:192.0.2.1:1337`, `udp:[2001:db8::1]:1337`. Options in the string take precedence over
+   * `options`.
+   */
+  static async connect(target: string | Connection, options?: ClientOptions): Promise<MCUmgrClient> {
+    const c = typeof target === 'string' ? parseConnection(target) : target;
+    const base = argOptions('options', options);
+    switch (c.kind) {
+      case 'serial':
+        return MCUmgrClient.serial(c.path, { ...base, ...c.client, ...serialPart(c) });
+      case 'usb':
+        return MCUmgrClient.usbSerial(c.id, { ...base, ...c.client, ...serialPart(c) });
+      case 'udp':
+        return MCUmgrClient.udp(c.host, c.port, { ...base, ...c.client, ...(c.mtu !== undefined ? { mtu: c.mtu } : {}) });
+      default:
+        throw new TypeError(`target must be a connection string or a parsed connection, got ${describe(target)}`);
+    }
+  }
+
+  static async #wrap(transport: Transport, opts: ClientOptions): Promise<MCUmgrClient> {
+    try {
+      return new MCUmgrClient(transport, opts);
+    } catch (e) {
+      await transport.close();
+      throw e;
+    }
+  }
+
+  /* ---------------------------------------------------------------------------------------- */
+  /* State                                                                                      */
+  /* ---------------------------------------------------------------------------------------- */
+
+  /** True once the client (or its transport) is closed; every new call then rejects with `SmpClosedError`. */
+  get closed(): boolean {
+    return this.#closing !== undefined || this.session.closed || this.transport.closed;
+  }
+
+  /** The per-class deadlines in ms (a copy). */
+  get timeouts(): ClientTimeouts {
+    return { ...this.#timeouts };
+  }
+
+  /** Changes some of the per-class deadlines. */
+  setTimeouts(t: Partial<ClientTimeouts>): void {
+    const o = argOptions('timeouts', t);
+    for (const k of Object.keys(o)) {
+      if (k !== 'default' && k !== 'long' && k !== 'reset') throw new RangeError(`timeouts.${k} is not a timeout class; use default, long or reset`);
+    }
+    const next = {
+      default: checkMs('timeouts.default', o.default ?? this.#timeouts.default),
+      long: checkMs('timeouts.long', o.long ?? this.#timeouts.long),
+      reset: checkMs('timeouts.reset', o.reset ?? this.#timeouts.reset),
+    };
+    Object.assign(this.#timeouts, next);
+    this.session.timeoutMs = next.default;
+  }
+
+  /** Retries of idempotent reads after a timeout. */
+  get retries(): number {
+    return this.#retries;
+  }
+  set retries(n: number) {
+    this.#retries = checkRetries(n);
+  }
+
+  /** The device buffer size assumed (`MCUMGR_TRANSPORT_NETBUF_SIZE`). */
+  get frameSize(): number {
+    return this.#frameSize;
+  }
+
+  /** Sets the device buffer size to assume, e.g. when you know the device's Kconfig. */
+  setFrameSize(n: number): void {
+    this.#frameSize = checkFrameSize('frameSize', n);
+    this.session.maxPacket = this.maxRequest;
+  }
+
+  /**
+   * The largest request (header + CBOR) sent: the frame size, minus 4 over console serial (the
+   * length prefix and CRC share the device's buffer), and no more than the transport carries.
+   */
+  get maxRequest(): number {
+    const fromFrame = this.#consoleFraming ? this.#frameSize - 4 : this.#frameSize;
+    const t = this.transport.maxPacket;
+    return t !== undefined && t > 0 ? Math.min(fromFrame, t) : fromFrame;
+  }
+
+  /** What `os mcumgr params` last answered, if it was asked. */
+  get deviceParams(): McumgrParams | undefined {
+    return this.#params ? { ...this.#params } : undefined;
+  }
+
+  /**
+   * Asks the device for its buffer size and count (`os mcumgr params`) and uses them: the frame
+   * size becomes `buf_size` and transfer windows are capped at `buf_count − 1`. Devices without
+   * the command (`MGMT_ERR_ENOTSUP`) leave the frame size at the one the client was created with
+   * (384 unless given).
+   * @example
+   * ```ts
+   * const { frameSize, source } = await client.useAutoFrameSize();
+   * ```
+   */
+  async useAutoFrameSize(options?: CallOptions): Promise<AutoFrameSize> {
+    const call = argCall(options);
+    try {
+      const p = await this.os.mcumgrParams(call);
+      this.setFrameSize(Math.min(MAX_FRAME_SIZE, Math.max(MIN_FRAME_SIZE, p.bufSize)));
+      return { frameSize: this.#frameSize, maxRequest: this.maxRequest, bufCount: p.bufCount, source: 'device' };
+    } catch (e) {
+      if (e instanceof SmpDeviceError && e.style === 'rc' && e.rc === 8) {
+        this.setFrameSize(this.#initialFrameSize);
+        return { frameSize: this.#frameSize, maxRequest: this.maxRequest, bufCount: this.#params?.bufCount, source: 'fallback' };
+      }
+      throw e;
+    }
+  }
+
+  /** What the transfer engine needs: the session, the request size limit, the window cap. */
+  transferContext(): TransferContext {
+    if (this.closed) throw new SmpClosedError();
+    const ctx: TransferContext = { session: this.session, maxRequest: this.maxRequest };
+    if (this.#params) ctx.bufCount = this.#params.bufCount;
+    return ctx;
+  }
+
+  /* ---------------------------------------------------------------------------------------- */
+  /* Requests                                                                                   */
+  /* ---------------------------------------------------------------------------------------- */
+
+  /**
+   * Sends any SMP request and resolves with the answer (for groups or commands this client has
+   * no method for, e.g. application groups ≥ 64).
+   * @param op `Op.READ` (0) or `Op.WRITE` (2).
+   * @param body a map to encode as CBOR, or an already encoded payload.
+   * @throws SmpDeviceError for error answers unless `rawErrors` is set.
+   * @example
+   * ```ts
+   * const { body } = await client.raw(Op.READ, 64, 0, { q: 1 });
+   * ```
+   */
+  async raw(op: number, group: number, id: number, body: CborMap | Uint8Array = {}, options?: RawRequestOptions): Promise<SmpResponse> {
+    if (op !== Op.READ && op !== Op.WRITE) throw new RangeError(`op must be Op.READ (0) or Op.WRITE (2), got ${describe(op)}`);
+    if (typeof group !== 'number' || !Number.isInteger(group) || group < 0 || group > 0xffff) {
+      throw new RangeError(`group must be an integer 0..65535, got ${describe(group)}`);
+    }
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0xff) {
+      throw new RangeError(`id must be an integer 0..255, got ${describe(id)}`);
+    }
+    if (!(body instanceof Uint8Array) && (body === null || typeof body !== 'object' || Array.isArray(body))) {
+      throw new TypeError(`body must be a plain object (a CBOR map) or encoded CBOR bytes, got ${describe(body)}`);
+    }
+    const o = argOptions('options', options);
+    const call = argCall(o);
+    if (o.rawErrors !== undefined && typeof o.rawErrors !== 'boolean') throw new TypeError(`options.rawErrors must be true or false, got ${describe(o.rawErrors)}`);
+    return this.#request(op, group, id, body, { ...call, rawErrors: o.rawErrors });
+  }
+
+  #request(op: number, group: number, id: number, body: CborMap | Uint8Array, opts: GroupRequest = {}): Promise<SmpResponse> {
+    if (this.closed) return Promise.reject(new SmpClosedError());
+    const timeoutMs = opts.timeoutMs ?? this.#timeouts[opts.timeoutClass ?? 'default'];
+    return this.session.request(op, group, id, body, {
+      timeoutMs,
+      signal: opts.signal,
+      retries: op === Op.READ ? this.#retries : 0,
+      rawErrors: opts.rawErrors,
+    });
+  }
+
+  /**
+   * Updates the firmware in one call: validates the image, uploads it (pipelined), marks it
+   * (test or confirm), resets the device and checks that the new image runs.
+   * @example
+   * ```ts
+   * const r = await client.firmwareUpdate('build/zephyr/zephyr.signed.bin', { mode: 'test' });
+   * ```
+   */
+  async firmwareUpdate(image: Uint8Array | string, options?: FirmwareUpdateOptions): Promise<FirmwareUpdateResult> {
+    if (!(image instanceof Uint8Array) && typeof image !== 'string') {
+      throw new TypeError(`image must be the image bytes or a file path, got ${describe(image)}`);
+    }
+    const o = argOptions('options', options);
+    if (this.closed) throw new SmpClosedError();
+    return firmwareUpdate(this, image, { ...o, firstTimeoutMs: o.firstTimeoutMs ?? this.#timeouts.long });
+  }
+
+  /* ---------------------------------------------------------------------------------------- */
+  /* Closing                                                                                    */
+  /* ---------------------------------------------------------------------------------------- */
+
+  /**
+   * Closes the client: requests in flight reject with `SmpClosedError`, and the transport is
+   * closed (unless `closeTransport: false`). Idempotent.
+   */
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.session.close();
+      this.#closing = this.#closeTransport ? this.transport.close() : Promise.resolve();
+    }
+    return this.#closing;
+  }
+
+  /** `await using client = …` closes the client at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+interface ResolvedOptions {
+  timeouts: ClientTimeouts;
+  version: SmpVersion;
+  retries: number;
+  frameSize: number;
+  consoleFraming: boolean | undefined;
+  closeTransport: boolean;
+}
+
+/** Validates client options (before any port is opened or byte sent) and fills in defaults. */
+function resolveOptions(options: ClientOptions | undefined): ResolvedOptions {
+  const o = argOptions('options', options);
+  const timeoutMs = checkMs('options.timeoutMs', o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  if (o.version !== undefined && o.version !== 0 && o.version !== 1) {
+    throw new RangeError(`options.version must be 1 (SMP v2, the default) or 0 (SMP v1), got ${describe(o.version)}`);
+  }
+  if (o.consoleFraming !== undefined && typeof o.consoleFraming !== 'boolean') {
+    throw new TypeError(`options.consoleFraming must be true or false, got ${describe(o.consoleFraming)}`);
+  }
+  if (o.closeTransport !== undefined && typeof o.closeTransport !== 'boolean') {
+    throw new TypeError(`options.closeTransport must be true or false, got ${describe(o.closeTransport)}`);
+  }
+  return {
+    timeouts: {
+      default: timeoutMs,
+      long: checkMs('options.longTimeoutMs', o.longTimeoutMs ?? Math.max(DEFAULT_LONG_TIMEOUT_MS, timeoutMs)),
+      reset: checkMs('options.resetTimeoutMs', o.resetTimeoutMs ?? timeoutMs),
+    },
+    version: o.version ?? 1,
+    retries: checkRetries(o.retries ?? 0),
+    frameSize: checkFrameSize('options.frameSize', o.frameSize ?? DEFAULT_FRAME_SIZE),
+    consoleFraming: o.consoleFraming,
+    closeTransport: o.closeTransport ?? true,
+  };
+}
+
+function splitOptions(o: Record<string, unknown>): [ClientOptions, Record<string, unknown>] {
+  const client: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if ((CLIENT_KEYS as readonly string[]).includes(k)) client[k] = v;
+    else if (v !== undefined) rest[k] = v;
+  }
+  return [client as ClientOptions, rest];
+}
+
+function serialPart(c: { baudRate?: number; encoding?: 'console' | 'raw' | 'cobs' }): { baudRate?: number; encoding?: 'console' | 'raw' | 'cobs' } {
+  const o: { baudRate?: number; encoding?: 'console' | 'raw' | 'cobs' } = {};
+  if (c.baudRate !== undefined) o.baudRate = c.baudRate;
+  if (c.encoding !== undefined) o.encoding = c.encoding;
+  return o;
+}
+
+function detectConsoleFraming(t: Transport): boolean {
+  if (t.kind !== 'serial') return false;
+  const enc = (t as { encoding?: unknown }).encoding;
+  return enc === undefined || enc === 'console';
+}
+
+function checkMs(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 2 ** 31 - 1) {
+    throw new RangeError(`${name} must be a positive number of milliseconds, got ${describe(v)}`);
+  }
+  return v;
+}
+
+function checkRetries(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 100) {
+    throw new RangeError(`retries must be an integer 0..100, got ${describe(v)}`);
+  }
+  return v;
+}
+
+function checkFrameSize(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < MIN_FRAME_SIZE || v > MAX_FRAME_SIZE) {
+    throw new RangeError(
+      `${name} must be an integer ${MIN_FRAME_SIZE}..${MAX_FRAME_SIZE} (the device's MCUMGR_TRANSPORT_NETBUF_SIZE, 384 by default), got ${describe(v)}`,
+    );
+  }
+  return v;
+}

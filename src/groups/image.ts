@@ -1,0 +1,197 @@
+/**
+ * Image management group (group 1, PROTOCOL.md §3.2): the slot list, test/confirm, upload,
+ * erase, slot info.
+ * @module
+ */
+import { Op } from '../codec/header.js';
+import type { CborMap } from '../codec/cbor.js';
+import { Group, ImageCmd } from '../protocol/ids.js';
+import { uploadImage } from '../transfer/index.js';
+import type { UploadSource } from '../transfer/types.js';
+import {
+  argBytes,
+  argCall,
+  argOptions,
+  argUint,
+  need,
+  needMap,
+  opt,
+  type CallOptions,
+  type GroupHost,
+} from './util.js';
+
+/** One slot of the device's image list ({@link ImageGroup.state}). */
+export interface ImageSlotState {
+  /** Image number (0 on single-image devices, which omit the field). */
+  image: number;
+  /** Slot within the image: 0 primary, 1 secondary. */
+  slot: number;
+  /** Version text: `major.minor.revision`, plus `.build` when build ≠ 0. */
+  version: string;
+  /**
+   * The image hash (value of its SHA256 TLV; SHA384/512 on some MCUboot builds). Empty when the
+   * device does not report hashes (MCUboot built without `MCUBOOT_SERIAL_IMG_GRP_HASH`).
+   */
+  hash: Buffer;
+  /** The image may be booted (not flagged non-bootable). */
+  bootable: boolean;
+  /** Scheduled to boot next (test or permanent). */
+  pending: boolean;
+  /** Confirmed: will keep booting. */
+  confirmed: boolean;
+  /** Currently running. */
+  active: boolean;
+  /** Scheduled permanently (no revert). */
+  permanent: boolean;
+}
+
+/** One slot in {@link ImageSlotInfo}. */
+export interface SlotInfoEntry {
+  /** 0 or 1 within the image. */
+  slot: number;
+  /** Slot size in bytes (absent when the device could not open the flash area). */
+  size?: number;
+  /** The `image` value an upload uses to target this slot, when the device says. */
+  uploadImageId?: number;
+  /** errno the device reported instead of `size` when the flash area could not be opened. */
+  rc?: number;
+}
+
+/** One image in {@link ImageGroup.slotInfo}. */
+export interface ImageSlotInfo {
+  image: number;
+  slots: SlotInfoEntry[];
+  /** Largest image the device accepts, when it says. */
+  maxImageSize?: number;
+}
+
+/** The image upload's options (those of the transfer engine's `uploadImage`). */
+export type ImageUploadOptions = NonNullable<Parameters<typeof uploadImage>[2]>;
+/** What an image upload resolves with. */
+export type ImageUploadResult = Awaited<ReturnType<typeof uploadImage>>;
+
+/** Hash lengths accepted by test/confirm: SHA-256 (Zephyr), SHA-384/512 (some MCUboot builds). */
+const HASH_LENGTHS = [32, 48, 64] as const;
+const W = 'image';
+
+/** The image group's commands; reach it as `client.image`. */
+export class ImageGroup {
+  readonly #host: GroupHost;
+
+  /** @internal */
+  constructor(host: GroupHost) {
+    this.#host = host;
+  }
+
+  /**
+   * The device's image slots with their flags. Devices built with the frugal list omit false
+   * flags; they read as `false` here.
+   * @example
+   * ```ts
+   * for (const s of await client.image.state()) console.log(s.slot, s.version, s.hash.toString('hex'));
+   * ```
+   */
+  async state(options?: CallOptions): Promise<ImageSlotState[]> {
+    const call = argCall(options);
+    const { body } = await this.#host.request(Op.READ, Group.IMAGE, ImageCmd.STATE, {}, call);
+    return parseStateList(body, `${W} state`);
+  }
+
+  /**
+   * Marks the image with `hash` for one test boot: MCUboot swaps it in at the next reset and
+   * reverts unless it is confirmed. Resolves with the new slot list.
+   * @param hash the image hash (from {@link ImageGroup.state} or `parseImage(bytes).hash`), as
+   *   bytes or hex.
+   */
+  async test(hash: Uint8Array | string, options?: CallOptions): Promise<ImageSlotState[]> {
+    const h = argBytes('hash', hash, { hex: true, lengths: HASH_LENGTHS });
+    const call = argCall(options);
+    const { body } = await this.#host.request(Op.WRITE, Group.IMAGE, ImageCmd.STATE, { hash: h, confirm: false }, call);
+    return parseStateList(body, `${W} test`);
+  }
+
+  /**
+   * Confirms an image: without `hash` the running one (so it is kept after a test boot), with
+   * `hash` the image to make permanent. Resolves with the new slot list.
+   */
+  async confirm(hash?: Uint8Array | string, options?: CallOptions): Promise<ImageSlotState[]> {
+    const body: CborMap = {};
+    if (hash !== undefined) body.hash = argBytes('hash', hash, { hex: true, lengths: HASH_LENGTHS });
+    body.confirm = true;
+    const call = argCall(options);
+    const { body: rsp } = await this.#host.request(Op.WRITE, Group.IMAGE, ImageCmd.STATE, body, call);
+    return parseStateList(rsp, `${W} confirm`);
+  }
+
+  /**
+   * Uploads an MCUboot image (bytes, a file path, or an async iterable of chunks) with the
+   * pipelined transfer engine. The first chunk waits for the slot erase (long timeout).
+   */
+  async upload(source: UploadSource, options?: ImageUploadOptions): Promise<ImageUploadResult> {
+    const o = argOptions('options', options);
+    return uploadImage(this.#host.transferContext(), source, {
+      ...o,
+      firstTimeoutMs: o.firstTimeoutMs ?? this.#host.timeoutFor('long'),
+    });
+  }
+
+  /**
+   * Erases a slot (default: the device's choice, normally the secondary slot). Refused with
+   * `IMG_MGMT_ERR_NO_FREE_SLOT` when the slot is in use. Uses the long timeout.
+   */
+  async erase(slot?: number, options?: CallOptions): Promise<void> {
+    const body: CborMap = {};
+    if (slot !== undefined) body.slot = argUint('slot', slot, { max: 0xffff });
+    const call = argCall(options);
+    await this.#host.request(Op.WRITE, Group.IMAGE, ImageCmd.ERASE, body, { ...call, timeoutClass: 'long' });
+  }
+
+  /** Sizes of the device's slots per image (needs `MCUMGR_GRP_IMG_SLOT_INFO`). */
+  async slotInfo(options?: CallOptions): Promise<ImageSlotInfo[]> {
+    const call = argCall(options);
+    const { body } = await this.#host.request(Op.READ, Group.IMAGE, ImageCmd.SLOT_INFO, {}, call);
+    const what = `${W} slot info`;
+    return need(body, 'images', 'array', what).map((v, i) => {
+      const m = needMap(v, `images[${i}]`, what);
+      const w = `${what} (images[${i}])`;
+      const info: ImageSlotInfo = {
+        image: need(m, 'image', 'uint', w),
+        slots: need(m, 'slots', 'array', w).map((sv, j) => {
+          const s = needMap(sv, `images[${i}].slots[${j}]`, what);
+          const ws = `${what} (images[${i}].slots[${j}])`;
+          const e: SlotInfoEntry = { slot: need(s, 'slot', 'uint', ws) };
+          const size = opt(s, 'size', 'uint', ws);
+          const rc = opt(s, 'rc', 'int', ws);
+          if (size === undefined && rc === undefined) need(s, 'size', 'uint', ws);
+          if (size !== undefined) e.size = size;
+          if (rc !== undefined) e.rc = rc;
+          const id = opt(s, 'upload_image_id', 'uint', ws);
+          if (id !== undefined) e.uploadImageId = id;
+          return e;
+        }),
+      };
+      const max = opt(m, 'max_image_size', 'uint', w);
+      if (max !== undefined) info.maxImageSize = max;
+      return info;
+    });
+  }
+}
+
+/** Decodes an image state answer (`images` list). */
+export function parseStateList(body: CborMap, what: string): ImageSlotState[] {
+  return need(body, 'images', 'array', what).map((v, i) => {
+    const m = needMap(v, `images[${i}]`, what);
+    const w = `${what} (images[${i}])`;
+    return {
+      image: opt(m, 'image', 'uint', w) ?? 0,
+      slot: need(m, 'slot', 'uint', w),
+      version: need(m, 'version', 'string', w),
+      hash: opt(m, 'hash', 'bytes', w) ?? Buffer.alloc(0),
+      bootable: opt(m, 'bootable', 'bool', w) ?? false,
+      pending: opt(m, 'pending', 'bool', w) ?? false,
+      confirmed: opt(m, 'confirmed', 'bool', w) ?? false,
+      active: opt(m, 'active', 'bool', w) ?? false,
+      permanent: opt(m, 'permanent', 'bool', w) ?? false,
+    };
+  });
+}
