@@ -1,0 +1,341 @@
+/**
+ * The native serial transport against a real PTY: a small echo device holds the master side (with
+ * the device's framing), the transport opens the slave path, and real SMP packets go both ways in
+ * every encoding.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { native } from '../src/codec/native.js';
+import { buildPacket, decodeHeader, Op, SMP_HEADER_SIZE } from '../src/codec/header.js';
+import { decodeCborMap, encodeCbor } from '../src/codec/cbor.js';
+import { SmpClosedError, TransportError } from '../src/errors.js';
+import { SerialFraming, type SerialEncoding } from '../src/transport/framing.js';
+import { createPty, ptyAvailable, type Pty } from '../src/transport/pty.js';
+import { NativeSerialTransport } from '../src/transport/serial-native.js';
+import { openSerialTransport } from '../src/transport/serial.js';
+
+const skip = !ptyAvailable(native) ? 'the native addon with serial I/O is not built' : false;
+const ENCODINGS: SerialEncoding[] = ['console', 'raw', 'cobs'];
+
+function request(seq: number, body: Record<string, unknown>): Buffer {
+  return buildPacket({ op: Op.WRITE, version: 1, flags: 0, group: 0, seq: seq & 0xff, id: 0 }, encodeCbor(body));
+}
+
+/** How the echo device writes each reply. */
+type WriteMode = 'whole' | 'bytewise' | 'random';
+
+/** A tiny SMP device on the PTY master: answers every request with its `d` echoed as `r`. */
+class EchoDevice {
+  readonly framing: SerialFraming;
+  readonly rawIn: Buffer[] = [];
+  readonly requests: Buffer[] = [];
+  mode: WriteMode = 'whole';
+  #queue: Buffer[] = [];
+  #writing = false;
+
+  constructor(
+    readonly pty: Pty,
+    encoding: SerialEncoding,
+  ) {
+    this.framing = new SerialFraming({ encoding, split: 'zephyr', maxPacket: 65000 });
+    pty.onData((chunk) => {
+      this.rawIn.push(chunk);
+      for (const p of this.framing.decode(chunk)) this.#onRequest(p);
+    });
+  }
+
+  #onRequest(p: Buffer): void {
+    this.requests.push(p);
+    const h = decodeHeader(p);
+    const body = decodeCborMap(p.subarray(SMP_HEADER_SIZE));
+    if (body.burst !== undefined) {
+      // Answer with many packets in a single write while the client reads.
+      const n = body.burst as number;
+      const frames: Buffer[] = [];
+      for (let i = 0; i < n; i++) {
+        const payload = encodeCbor({ i, fill: Buffer.alloc(body.size as number, i & 0xff) });
+        frames.push(this.framing.encode(buildPacket({ ...h, op: Op.WRITE_RSP, seq: (h.seq + i) & 0xff }, payload)));
+      }
+      this.pty.write(Buffer.concat(frames));
+      return;
+    }
+    const reply = buildPacket({ ...h, op: h.op + 1 }, encodeCbor({ r: body.d }));
+    this.#send(this.framing.encode(reply));
+  }
+
+  #send(frame: Buffer): void {
+    if (this.mode === 'whole') {
+      this.pty.write(frame);
+      return;
+    }
+    // Split the frame over several writes with a turn of the event loop between them.
+    let off = 0;
+    while (off < frame.length) {
+      const n = this.mode === 'bytewise' ? 1 : 1 + Math.floor(Math.random() * 7);
+      this.#queue.push(frame.subarray(off, off + n));
+      off += n;
+    }
+    this.#pump();
+  }
+
+  #pump(): void {
+    if (this.#writing) return;
+    this.#writing = true;
+    const step = (): void => {
+      const piece = this.#queue.shift();
+      if (!piece || this.pty.closed) {
+        this.#writing = false;
+        return;
+      }
+      this.pty.write(piece);
+      setImmediate(step);
+    };
+    step();
+  }
+}
+
+function collect(t: NativeSerialTransport, n: number, timeoutMs = 10000): Promise<Buffer[]> {
+  const got: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out with ${got.length}/${n} packets`)), timeoutMs);
+    const off = t.on('packet', (p) => {
+      got.push(p);
+      if (got.length === n) {
+        clearTimeout(timer);
+        off();
+        resolve(got);
+      }
+    });
+    t.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+async function pair(encoding: SerialEncoding, extra: { rawStallMs?: number; maxPacket?: number } = {}) {
+  const pty = createPty();
+  const dev = new EchoDevice(pty, encoding);
+  const client = new NativeSerialTransport({ path: pty.path, encoding, baudRate: 115200, ...extra });
+  return { pty, dev, client };
+}
+
+function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const tick = (): void => {
+      if (cond()) return resolve();
+      if (Date.now() - t0 > timeoutMs) return reject(new Error('condition not met in time'));
+      setTimeout(tick, 5);
+    };
+    tick();
+  });
+}
+
+describe('native serial transport over a PTY', { skip }, () => {
+  for (const encoding of ENCODINGS) {
+    describe(encoding, () => {
+      test('exchanges SMP packets both ways', async () => {
+        const { pty, dev, client } = await pair(encoding);
+        try {
+          const n = 40;
+          const done = collect(client, n);
+          for (let i = 0; i < n; i++) await client.send(request(i, { d: `hello ${i} ${'x'.repeat(i * 7)}` }));
+          const replies = await done;
+          assert.equal(dev.requests.length, n);
+          replies.forEach((p, i) => {
+            const h = decodeHeader(p);
+            assert.equal(h.op, Op.WRITE_RSP);
+            assert.equal(h.seq, i);
+            assert.equal(h.length, p.length - SMP_HEADER_SIZE);
+            assert.deepEqual(decodeCborMap(p.subarray(SMP_HEADER_SIZE)), { r: `hello ${i} ${'x'.repeat(i * 7)}` });
+          });
+          if (encoding === 'cobs') assert.equal(dev.rawIn[0]![0], 0, 'a 0x00 precedes the first COBS frame after open');
+        } finally {
+          await client.close();
+          pty.close();
+        }
+      });
+
+      test('reassembles replies split across many writes', async () => {
+        const { pty, dev, client } = await pair(encoding);
+        try {
+          for (const mode of ['bytewise', 'random'] as const) {
+            dev.mode = mode;
+            const done = collect(client, 5);
+            for (let i = 0; i < 5; i++) await client.send(request(i, { d: Buffer.alloc(150 + i, i) }));
+            const replies = await done;
+            replies.forEach((p, i) =>
+              assert.deepEqual(decodeCborMap(p.subarray(SMP_HEADER_SIZE)).r, Buffer.alloc(150 + i, i), `${mode} reply ${i}`),
+            );
+          }
+        } finally {
+          await client.close();
+          pty.close();
+        }
+      });
+
+      test('moves a 200 KB burst each way', async () => {
+        const { pty, dev, client } = await pair(encoding);
+        try {
+          // Client → device: 100 packets of ~2 KB queued at once (more than the PTY buffers).
+          const n = 100;
+          const done = collect(client, n, 20000);
+          for (let i = 0; i < n; i++) await client.send(request(i, { d: Buffer.alloc(2048, i) }));
+          assert.ok(client.pending() > 0, 'the kernel did not take 200 KB at once, so some was queued');
+          await client.drain();
+          assert.equal(client.pending(), 0);
+          const replies = await done;
+          replies.forEach((p, i) => assert.deepEqual(decodeCborMap(p.subarray(SMP_HEADER_SIZE)).r, Buffer.alloc(2048, i)));
+
+          // Device → client: one 200 KB write of 100 frames.
+          const burst = collect(client, 100, 20000);
+          await client.send(request(0, { burst: 100, size: 2000 }));
+          const got = await burst;
+          got.forEach((p, i) => {
+            const body = decodeCborMap(p.subarray(SMP_HEADER_SIZE));
+            assert.equal(body.i, i);
+            assert.deepEqual(body.fill, Buffer.alloc(2000, i & 0xff));
+          });
+          assert.equal(dev.pty.pending() >= 0, true);
+          await dev.pty.drain();
+        } finally {
+          await client.close();
+          pty.close();
+        }
+      });
+
+      test('closing the client, then the device side', async () => {
+        const { pty, client } = await pair(encoding);
+        let closes = 0;
+        client.on('close', () => closes++);
+        await client.close();
+        await client.close();
+        assert.equal(client.closed, true);
+        assert.equal(closes, 1);
+        await assert.rejects(client.send(request(0, { d: 'late' })), SmpClosedError);
+        // The master keeps working for the next client (no EIO while nobody has the slave open).
+        const again = new NativeSerialTransport({ path: pty.path, encoding });
+        const done = collect(again, 1);
+        await again.send(request(7, { d: 'again' }));
+        assert.equal(decodeHeader((await done)[0]!).seq, 7);
+        await again.close();
+        pty.close();
+        pty.close();
+        assert.equal(pty.closed, true);
+        assert.throws(() => pty.write(Buffer.from([1])), SmpClosedError);
+      });
+    });
+  }
+
+  test('the device side vanishing is a TransportError naming the path, then close', async () => {
+    const { pty, client } = await pair('console');
+    const events: string[] = [];
+    const err = new Promise<Error>((resolve) => client.on('error', resolve));
+    client.on('error', () => events.push('error'));
+    client.on('close', () => events.push('close'));
+    pty.close();
+    const e = await err;
+    assert.ok(e instanceof TransportError);
+    assert.equal((e as TransportError).code, 'SMP_ERR_TRANSPORT');
+    assert.match(e.message, new RegExp(pty.path));
+    assert.match(e.message, /EIO/);
+    await waitFor(() => events.length === 2);
+    assert.deepEqual(events, ['error', 'close']);
+    assert.equal(client.closed, true);
+    await assert.rejects(client.drain(), SmpClosedError);
+  });
+
+  test('raw: a stalled partial packet is dropped after rawStallMs', async () => {
+    const { pty, client } = await pair('raw', { rawStallMs: 80 });
+    try {
+      const good = buildPacket({ op: Op.READ_RSP, version: 1, flags: 0, group: 0, seq: 9, id: 0 }, encodeCbor({ r: 'ok' }));
+      pty.write(good.subarray(0, 5)); // a device that gave up mid-packet
+      await new Promise((r) => setTimeout(r, 250));
+      const done = collect(client, 1);
+      pty.write(good);
+      const [p] = await done;
+      assert.deepEqual(p, good, 'the stale 5 bytes were dropped, not glued onto the next packet');
+    } finally {
+      await client.close();
+      pty.close();
+    }
+  });
+
+  test('cobs: flush() puts a 0x00 before the next frame', async () => {
+    const { pty, dev, client } = await pair('cobs');
+    try {
+      let done = collect(client, 1);
+      await client.send(request(1, { d: 'a' }));
+      await done;
+      const before = Buffer.concat(dev.rawIn).length;
+      done = collect(client, 1);
+      await client.send(request(2, { d: 'b' }));
+      await done;
+      const second = Buffer.concat(dev.rawIn).subarray(before);
+      assert.notEqual(second[0], 0, 'no delimiter before an ordinary frame');
+      client.flush();
+      const mark = Buffer.concat(dev.rawIn).length;
+      done = collect(client, 1);
+      await client.send(request(3, { d: 'c' }));
+      await done;
+      assert.equal(Buffer.concat(dev.rawIn)[mark], 0, 'a delimiter after flush()');
+    } finally {
+      await client.close();
+      pty.close();
+    }
+  });
+
+  test('bad path, bad baud rate and bad options are refused before any byte is sent', async () => {
+    await assert.rejects(openSerialTransport({ path: '/dev/does-not-exist-42' }), (e: Error) => {
+      assert.ok(e instanceof TransportError);
+      assert.match(e.message, /\/dev\/does-not-exist-42/);
+      assert.match(e.message, /ENOENT/);
+      return true;
+    });
+    await assert.rejects(openSerialTransport({ path: '/dev/null' }), (e: Error) => {
+      assert.ok(e instanceof TransportError);
+      assert.match(e.message, /\/dev\/null/);
+      assert.match(e.message, /ENOTTY|not a serial port/);
+      return true;
+    });
+    const pty = createPty();
+    try {
+      assert.throws(() => new NativeSerialTransport({ path: pty.path, baudRate: 12345 }), (e: Error) => {
+        assert.ok(e instanceof RangeError);
+        assert.match(e.message, /12345/);
+        return true;
+      });
+      assert.throws(() => new NativeSerialTransport({ path: pty.path, baudRate: -1 }), RangeError);
+      assert.throws(() => new NativeSerialTransport({ path: '' }), TypeError);
+      assert.throws(() => new NativeSerialTransport({ path: pty.path, encoding: 'slip' as SerialEncoding }), RangeError);
+      assert.throws(() => new NativeSerialTransport({ path: pty.path, rawStallMs: -5 }), RangeError);
+      // Standard rates other than the default open fine.
+      for (const baudRate of [9600, 921600, 1000000]) {
+        const t = new NativeSerialTransport({ path: pty.path, baudRate });
+        await t.close();
+      }
+      const t = new NativeSerialTransport({ path: pty.path, encoding: 'console' });
+      await assert.rejects(t.send(Buffer.alloc(3)), RangeError);
+      await assert.rejects(t.send(Buffer.alloc(70000)), RangeError);
+      await t.close();
+    } finally {
+      pty.close();
+    }
+  });
+
+  test('the factory picks the native transport', async () => {
+    const pty = createPty();
+    try {
+      const t = await openSerialTransport({ path: pty.path, encoding: 'raw' });
+      assert.ok(t instanceof NativeSerialTransport);
+      assert.equal(t.kind, 'serial');
+      assert.equal(t.encoding, 'raw');
+      t.unref?.();
+      t.ref?.();
+      await t.close();
+    } finally {
+      pty.close();
+    }
+  });
+});
