@@ -1,0 +1,475 @@
+/**
+ * The bulk flasher: many devices imaged at once on a piscina worker-thread pool.
+ *
+ * The main thread checks every argument, reads, validates and hashes the image once, puts its
+ * bytes in a SharedArrayBuffer that every worker reads without a copy, then only schedules tasks
+ * and listens: each task is one device's whole job, run in a worker (connection, transfer,
+ * reset, verification). Progress arrives over one MessagePort per task; results come back as plain
+ * data and their errors are rebuilt as the library's classes.
+ * @module
+ */
+import { availableParallelism } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { parseConnection } from '../connection.js';
+import { AbortError, deserializeError, SmpTimeoutError, type SerializedError } from '../errors.js';
+import { MAX_IMAGE_FILE_SIZE, parseImage, type ImageInfo } from '../image/index.js';
+import type {
+  BulkCommand,
+  BulkDeviceOptions,
+  BulkDeviceResult,
+  BulkOptions,
+  BulkProgressEvent,
+  BulkReport,
+  BulkStep,
+  BulkTarget,
+  FromWorker,
+  ProgressMessage,
+  ToWorker,
+  WireJob,
+  WorkerOutcome,
+  WorkerTask,
+} from './types.js';
+
+/** Keys of {@link BulkDeviceOptions} (what a target may override). */
+const DEVICE_KEYS = [
+  'mode',
+  'window',
+  'maxWindow',
+  'chunkSize',
+  'timeoutMs',
+  'maxTimeouts',
+  'firstTimeoutMs',
+  'reset',
+  'verify',
+  'force',
+  'confirmAfterTest',
+  'reconnectTimeoutMs',
+  'image',
+  'upgrade',
+  'retries',
+  'autoFrameSize',
+  'client',
+] as const;
+/** Keys only the whole job has. */
+const JOB_KEYS = ['job', 'concurrency', 'deadlineMs', 'signal', 'onProgress', 'progressIntervalMs', 'abortGraceMs'] as const;
+
+/**
+ * Where the worker module is and how to start it: next to this file, as `.ts` under tsx when the
+ * library runs from its sources (tests, the demo), as `.js` when it runs from `dist/`.
+ */
+export function workerSpec(): { filename: string; execArgv: string[] } {
+  const self = import.meta.url;
+  const fromSource = /\.[cm]?ts$/.test(new URL(self).pathname);
+  return {
+    filename: new URL(fromSource ? './worker.ts' : './worker.js', self).href,
+    execArgv: fromSource ? ['--import', 'tsx'] : [],
+  };
+}
+
+/** One device as the main thread tracks it. */
+interface Device {
+  index: number;
+  target: string;
+  name: string;
+  options: BulkDeviceOptions;
+  retries: number;
+  port: MessagePort | undefined;
+  /** Aborting it cancels the piscina task (dequeues it, or stops its worker). */
+  hard: AbortController;
+  /** A message arrived from the worker: the task runs. */
+  started: boolean;
+  startedAt: number;
+  taskDone: boolean;
+  last: ProgressMessage | undefined;
+  result: BulkDeviceResult | undefined;
+}
+
+/**
+ * Images many devices at once, each in a worker thread of its own, and reports per device.
+ *
+ * One device's failure never stops the others. A failure before the image was marked is retried
+ * (`retries`, default 1). When `deadlineMs` passes or `signal` aborts, every unfinished device is
+ * reported (`SmpTimeoutError` / `AbortError`), asked to stop, its worker stopped after
+ * `abortGraceMs` if it has not, and the pool is destroyed before the promise resolves.
+ *
+ * @param targets connection strings, or `{ connection, name?, options? }` with per-device options.
+ * @param image the image bytes or a file path (ignored by a command-list job: pass `undefined`).
+ * @throws TypeError/RangeError for a bad argument, ImageFormatError for a malformed image,
+ *   AbortError when `signal` is already aborted — all before any worker starts.
+ * @example
+ * ```ts
+ * const report = await bulkFlash(
+ *   ['serial:/dev/ttyACM0?baud=115200', 'serial:/dev/ttyACM1?baud=115200'],
+ *   'build/zephyr/zephyr.signed.bin',
+ *   { mode: 'confirm', deadlineMs: 300_000, onProgress: (e) => console.log(e.name, e.step, e.bytes) },
+ * );
+ * for (const d of report.devices) console.log(d.name, d.ok ? 'ok' : d.error?.message);
+ * ```
+ */
+export async function bulkFlash(targets: readonly BulkTarget[], image: Uint8Array | string | undefined, options: BulkOptions = {}): Promise<BulkReport> {
+  const t0 = performance.now();
+  const opts = checkOptions(options);
+  const job = checkJob(opts.job);
+  const devices = checkTargets(targets, opts);
+  const concurrency = opts.concurrency ?? Math.min(devices.length, availableParallelism() * 4);
+  const progressIntervalMs = opts.progressIntervalMs ?? 100;
+  const abortGraceMs = opts.abortGraceMs ?? 1000;
+
+  let shared: SharedArrayBuffer | undefined;
+  let info: ImageInfo | undefined;
+  if (job !== 'commands') {
+    const bytes = await loadImage(image);
+    info = parseImage(bytes); // validates and hashes, once: ImageFormatError before any worker starts
+    shared = new SharedArrayBuffer(bytes.length);
+    new Uint8Array(shared).set(bytes);
+  }
+  if (opts.signal?.aborted) throw new AbortError('the bulk job was aborted before it started', { cause: opts.signal.reason });
+
+  const emit = (e: BulkProgressEvent): void => {
+    if (!opts.onProgress) return;
+    try {
+      opts.onProgress(e);
+    } catch {
+      /* a throwing progress callback must not break the job */
+    }
+  };
+  const total = info?.size ?? 0;
+  const eventOf = (d: Device, state: BulkProgressEvent['state'], error?: Error): BulkProgressEvent => {
+    const l = d.last;
+    const e: BulkProgressEvent = {
+      index: d.index,
+      target: d.target,
+      name: d.name,
+      state,
+      step: d.result?.step ?? l?.step ?? 'queued',
+      bytes: d.result?.bytes ?? l?.bytes ?? 0,
+      total: l?.total ?? total,
+      rate: d.result ? d.result.throughput : (l?.rate ?? 0),
+      window: l?.window ?? 0,
+      rewinds: d.result?.rewinds ?? l?.rewinds ?? 0,
+      timeouts: d.result?.timeouts ?? l?.timeouts ?? 0,
+      attempt: d.result?.attempts ?? l?.attempt ?? 0,
+      at: Date.now(),
+    };
+    if (l?.detail !== undefined && !d.result) e.detail = l.detail;
+    if (d.result?.alreadyInstalled) e.detail = 'already installed';
+    if (error) e.error = error;
+    return e;
+  };
+  const settle = (d: Device, r: BulkDeviceResult): void => {
+    if (d.result) return;
+    d.result = r;
+    emit(eventOf(d, r.ok ? 'ok' : 'failed', r.error));
+  };
+  for (const d of devices) emit(eventOf(d, 'queued'));
+
+  const { filename, execArgv } = workerSpec();
+  const pool = new Piscina<WorkerTask, WorkerOutcome>({
+    filename,
+    execArgv,
+    minThreads: 0,
+    maxThreads: concurrency,
+    concurrentTasksPerWorker: 1, // aborting a running task stops its whole worker: one device per worker
+    idleTimeout: 1000,
+    atomics: 'disabled', // workers keep their event loop between tasks (I/O, not CPU)
+  });
+
+  let stopped: BulkReport['stopped'];
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  const stop = (why: 'deadline' | 'abort'): void => {
+    if (stopped || devices.every((d) => d.result)) return;
+    stopped = why;
+    for (const d of devices) {
+      if (d.result) continue;
+      const where = d.last?.step ?? 'queued';
+      const error =
+        why === 'deadline'
+          ? new SmpTimeoutError(`the bulk job deadline of ${opts.deadlineMs} ms passed while ${d.name} was in step ${where}`, opts.deadlineMs!)
+          : new AbortError(`the bulk job was aborted while ${d.name} was in step ${where}`, { cause: opts.signal?.reason });
+      settle(d, failedResult(d, where, error, d.started ? (performance.now() - d.startedAt) / 1000 : 0));
+      if (d.taskDone) continue;
+      if (d.started && d.port) {
+        const msg: ToWorker = { type: 'abort', reason: why };
+        try {
+          d.port.postMessage(msg); // let it close its connection; stopped hard after the grace
+        } catch {
+          d.hard.abort(why);
+        }
+      } else {
+        d.hard.abort(why); // still queued: just dequeue it
+      }
+    }
+    graceTimer = setTimeout(() => {
+      for (const d of devices) if (!d.taskDone) d.hard.abort(why);
+    }, abortGraceMs);
+  };
+  const deadlineTimer = opts.deadlineMs !== undefined ? setTimeout(() => stop('deadline'), opts.deadlineMs) : undefined;
+  const onAbort = (): void => stop('abort');
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const tasks = devices.map((d) => {
+    const { port1, port2 } = new MessageChannel();
+    d.port = port1;
+    port1.on('message', (m: FromWorker) => {
+      if (!d.started) {
+        d.started = true;
+        d.startedAt = performance.now();
+      }
+      if (d.result || m?.type !== 'progress') return; // the task's result is the final word
+      d.last = m;
+      emit({ ...eventOf(d, m.state), at: m.at });
+    });
+    port1.unref();
+    const task: WorkerTask = {
+      index: d.index,
+      connection: d.target,
+      job: job === 'commands' ? { commands: (opts.job as { commands: BulkCommand[] }).commands } : job,
+      image: shared,
+      imageHash: info?.hash.toString('hex'),
+      options: d.options,
+      retries: d.retries,
+      progressIntervalMs,
+      port: port2,
+    };
+    return pool.run(task, { transferList: [port2], signal: d.hard.signal }).then(
+      (out) => {
+        d.taskDone = true;
+        settle(d, fromOutcome(d, out));
+      },
+      (err: unknown) => {
+        d.taskDone = true;
+        const error = err instanceof Error ? err : new Error(String(err));
+        settle(d, failedResult(d, d.last?.step ?? 'queued', error, d.started ? (performance.now() - d.startedAt) / 1000 : 0));
+      },
+    );
+  });
+
+  try {
+    await Promise.all(tasks);
+  } finally {
+    if (deadlineTimer) clearTimeout(deadlineTimer);
+    if (graceTimer) clearTimeout(graceTimer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    for (const d of devices) d.port?.close();
+    await pool.destroy();
+  }
+
+  const results = devices.map((d) => d.result!);
+  return {
+    ok: results.every((r) => r.ok),
+    devices: results,
+    seconds: (performance.now() - t0) / 1000,
+    stopped,
+    image: info ? { size: info.size, version: info.versionString, hash: info.hash.toString('hex') } : undefined,
+  };
+}
+
+function fromOutcome(d: Device, out: WorkerOutcome): BulkDeviceResult {
+  const r: BulkDeviceResult = {
+    index: d.index,
+    target: d.target,
+    name: d.name,
+    ok: out.ok,
+    step: out.step,
+    bytes: out.bytes,
+    seconds: out.seconds,
+    throughput: out.throughput,
+    attempts: out.attempts,
+    alreadyInstalled: out.alreadyInstalled,
+    verified: out.verified,
+    window: out.window,
+    rewinds: out.rewinds,
+    timeouts: out.timeouts,
+  };
+  if (out.commandResults) r.commandResults = out.commandResults;
+  if (out.error) r.error = deserializeError(out.error as SerializedError);
+  return r;
+}
+
+function failedResult(d: Device, step: BulkStep, error: Error, seconds: number): BulkDeviceResult {
+  return {
+    index: d.index,
+    target: d.target,
+    name: d.name,
+    ok: false,
+    step,
+    bytes: d.last?.bytes ?? 0,
+    seconds,
+    throughput: 0,
+    attempts: d.last?.attempt ?? 0,
+    alreadyInstalled: false,
+    verified: false,
+    window: d.last?.window ?? 0,
+    rewinds: d.last?.rewinds ?? 0,
+    timeouts: d.last?.timeouts ?? 0,
+    error,
+  };
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Argument checks                                                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+async function loadImage(image: Uint8Array | string | undefined): Promise<Uint8Array> {
+  if (image instanceof Uint8Array) return image;
+  if (typeof image === 'string') {
+    const st = await stat(image).catch((e: NodeJS.ErrnoException) => {
+      throw new TypeError(`image: cannot read ${image}: ${e.code ?? e.message}`);
+    });
+    if (!st.isFile()) throw new TypeError(`image: ${image} is not a regular file`);
+    if (st.size > MAX_IMAGE_FILE_SIZE) throw new RangeError(`image: ${image} is ${st.size} bytes, more than 64 MiB`);
+    return readFile(image);
+  }
+  throw new TypeError(`image must be the image bytes (Uint8Array) or a file path, got ${describe(image)}`);
+}
+
+function checkOptions(options: BulkOptions): BulkOptions {
+  if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
+  for (const k of Object.keys(options)) {
+    if (!(DEVICE_KEYS as readonly string[]).includes(k) && !(JOB_KEYS as readonly string[]).includes(k)) {
+      throw new RangeError(`options.${k} is not a bulkFlash option; use one of ${[...JOB_KEYS, ...DEVICE_KEYS].join(', ')}`);
+    }
+  }
+  const o = options;
+  if (o.concurrency !== undefined) checkInt('options.concurrency', o.concurrency, 1, 1024);
+  if (o.deadlineMs !== undefined) checkNumber('options.deadlineMs', o.deadlineMs, 1, 2 ** 31 - 1);
+  if (o.progressIntervalMs !== undefined) checkNumber('options.progressIntervalMs', o.progressIntervalMs, 0, 60_000);
+  if (o.abortGraceMs !== undefined) checkNumber('options.abortGraceMs', o.abortGraceMs, 0, 60_000);
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
+    throw new TypeError(`options.onProgress must be a function, got ${describe(o.onProgress)}`);
+  }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw new TypeError(`options.signal must be an AbortSignal, got ${describe(o.signal)}`);
+  }
+  return o;
+}
+
+function checkJob(job: BulkOptions['job']): 'update' | 'upload' | 'commands' {
+  if (job === undefined || job === 'update') return 'update';
+  if (job === 'upload') return 'upload';
+  if (job !== null && typeof job === 'object' && Array.isArray((job as { commands?: unknown }).commands)) {
+    const cmds = (job as { commands: unknown[] }).commands;
+    if (cmds.length === 0) throw new RangeError('options.job.commands is empty; give at least one { call, args }');
+    cmds.forEach((c, i) => {
+      const call = (c as BulkCommand | null)?.call;
+      if (typeof call !== 'string' || !/^[A-Za-z_$][\w$]*\.[A-Za-z_$][\w$]*$/.test(call)) {
+        throw new TypeError(`options.job.commands[${i}].call must name a group and method like 'os.echo', got ${describe(call)}`);
+      }
+      const args = (c as BulkCommand).args;
+      if (args !== undefined && !Array.isArray(args)) throw new TypeError(`options.job.commands[${i}].args must be an array`);
+      checkCloneable(`options.job.commands[${i}].args`, args);
+    });
+    return 'commands';
+  }
+  throw new TypeError(`options.job must be 'update', 'upload' or { commands: [...] }, got ${describe(job)}`);
+}
+
+function checkTargets(targets: readonly BulkTarget[], opts: BulkOptions): Device[] {
+  if (!Array.isArray(targets) || targets.length === 0) {
+    throw new TypeError(`targets must be a non-empty array of connection strings or { connection, name?, options? }, got ${describe(targets)}`);
+  }
+  const base: BulkDeviceOptions = {};
+  for (const k of DEVICE_KEYS) if (opts[k as keyof BulkOptions] !== undefined) (base as Record<string, unknown>)[k] = opts[k as keyof BulkOptions];
+  const names = new Set<string>();
+  return targets.map((t, index) => {
+    const where = `targets[${index}]`;
+    let connection: string;
+    let name: string | undefined;
+    let own: BulkDeviceOptions = {};
+    if (typeof t === 'string') connection = t;
+    else if (t !== null && typeof t === 'object' && typeof t.connection === 'string') {
+      connection = t.connection;
+      name = t.name;
+      if (name !== undefined && (typeof name !== 'string' || name === '')) throw new TypeError(`${where}.name must be a non-empty string`);
+      if (t.options !== undefined) {
+        if (t.options === null || typeof t.options !== 'object') throw new TypeError(`${where}.options must be an object`);
+        own = t.options;
+      }
+    } else {
+      throw new TypeError(`${where} must be a connection string or { connection, name?, options? }, got ${describe(t)}`);
+    }
+    try {
+      parseConnection(connection);
+    } catch (e) {
+      const msg = `${where}: ${(e as Error).message}`;
+      throw e instanceof RangeError ? new RangeError(msg) : new TypeError(msg);
+    }
+    const merged: BulkDeviceOptions = { ...base, ...own };
+    if (base.client || own.client) merged.client = { ...base.client, ...own.client };
+    checkDeviceOptions(`${where}.options`, own);
+    checkDeviceOptions('options', merged);
+    const label = name ?? connection;
+    if (names.has(label)) throw new RangeError(`${where}: the name ${label} is used twice; give each device its own name`);
+    names.add(label);
+    return {
+      index,
+      target: connection,
+      name: label,
+      options: withoutRetries(merged),
+      retries: merged.retries ?? 1,
+      port: undefined,
+      hard: new AbortController(),
+      started: false,
+      startedAt: 0,
+      taskDone: false,
+      last: undefined,
+      result: undefined,
+    };
+  });
+}
+
+function withoutRetries(o: BulkDeviceOptions): BulkDeviceOptions {
+  const { retries: _r, ...rest } = o;
+  return rest;
+}
+
+function checkDeviceOptions(where: string, o: BulkDeviceOptions): void {
+  for (const k of Object.keys(o)) {
+    if (!(DEVICE_KEYS as readonly string[]).includes(k)) throw new RangeError(`${where}.${k} is not a per-device option; use one of ${DEVICE_KEYS.join(', ')}`);
+  }
+  if (o.mode !== undefined && o.mode !== 'test' && o.mode !== 'confirm') throw new RangeError(`${where}.mode must be 'test' or 'confirm', got ${describe(o.mode)}`);
+  if (o.window !== undefined && o.window !== 'auto') checkInt(`${where}.window`, o.window, 1, 1024);
+  if (o.maxWindow !== undefined) checkInt(`${where}.maxWindow`, o.maxWindow, 1, 1024);
+  if (o.chunkSize !== undefined) checkInt(`${where}.chunkSize`, o.chunkSize, 1, 65535);
+  if (o.retries !== undefined) checkInt(`${where}.retries`, o.retries, 0, 100);
+  if (o.image !== undefined) checkInt(`${where}.image`, o.image, 0, 255);
+  if (o.maxTimeouts !== undefined) checkInt(`${where}.maxTimeouts`, o.maxTimeouts, 0, 1000);
+  for (const k of ['timeoutMs', 'firstTimeoutMs', 'reconnectTimeoutMs'] as const) {
+    if (o[k] !== undefined) checkNumber(`${where}.${k}`, o[k], 1, 2 ** 31 - 1);
+  }
+  for (const k of ['reset', 'verify', 'force', 'confirmAfterTest', 'upgrade', 'autoFrameSize'] as const) {
+    if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new TypeError(`${where}.${k} must be true or false, got ${describe(o[k])}`);
+  }
+  if (o.client !== undefined && (o.client === null || typeof o.client !== 'object')) throw new TypeError(`${where}.client must be an object of client options`);
+  checkCloneable(where, o);
+}
+
+function checkCloneable(where: string, v: unknown): void {
+  try {
+    structuredClone(v);
+  } catch {
+    throw new TypeError(`${where} must hold plain data only (it is copied into a worker thread); remove functions and class instances`);
+  }
+}
+
+function checkInt(name: string, v: unknown, min: number, max: number): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new RangeError(`${name} must be an integer ${min}..${max}, got ${describe(v)}`);
+  }
+}
+
+function checkNumber(name: string, v: unknown, min: number, max: number): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    throw new RangeError(`${name} must be a number ${min}..${max}, got ${describe(v)}`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'object') return v.constructor?.name ? `a ${v.constructor.name}` : 'an object';
+  return `${typeof v} ${String(v)}`;
+}
