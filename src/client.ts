@@ -11,7 +11,7 @@ import { SmpClosedError, SmpDeviceError } from './errors.js';
 import type { Transport } from './transport/transport.js';
 import type { OpenSerialOptions } from './transport/serial.js';
 import type { TransferContext } from './transfer/types.js';
-import { firmwareUpdate, type FirmwareUpdateOptions, type FirmwareUpdateResult } from './transfer/index.js';
+import { firmwareUpdate, type FirmwareUpdateOptions, type FirmwareUpdateResult, type FirmwareUpdateTarget } from './transfer/index.js';
 import { parseConnection, type Connection } from './connection.js';
 import { openUdpTransport, DEFAULT_UDP_PORT, type UdpTransportOptions } from './transport/udp.js';
 import { OsGroup, type McumgrParams } from './groups/os.js';
@@ -100,9 +100,6 @@ export interface RawRequestOptions extends CallOptions {
   rawErrors?: boolean;
 }
 
-// TODO: a static specifier once src/transport/list-ports.ts has landed.
-const LIST_PORTS_MODULE: string = './transport/list-ports.js';
-
 const CLIENT_KEYS = ['version', 'timeoutMs', 'longTimeoutMs', 'resetTimeoutMs', 'frameSize', 'retries', 'consoleFraming', 'closeTransport'] as const;
 
 /**
@@ -117,10 +114,6 @@ const CLIENT_KEYS = ['version', 'timeoutMs', 'longTimeoutMs', 'resetTimeoutMs', 
  * ```
  */
 export class MCUmgrClient implements AsyncDisposable {
-  /** The transport this client talks through. */
-  readonly transport: Transport;
-  /** The SMP session (sequence numbers, matching, deadlines). */
-  readonly session: SmpSession;
   /** OS group (0): echo, reset, date-time, params, info, … */
   readonly os: OsGroup;
   /** Image group (1): slot list, test/confirm, upload, erase, slot info. */
@@ -140,7 +133,13 @@ export class MCUmgrClient implements AsyncDisposable {
 
   readonly #timeouts: ClientTimeouts;
   readonly #initialFrameSize: number;
-  readonly #consoleFraming: boolean;
+  readonly #consoleFramingOption: boolean | undefined;
+  readonly #version: SmpVersion;
+  #consoleFraming: boolean;
+  #transport: Transport;
+  #session: SmpSession;
+  #opener: (() => Promise<Transport>) | undefined;
+  #reconnecting: Promise<void> | undefined;
   readonly #closeTransport: boolean;
   #retries: number;
   #frameSize: number;
@@ -160,11 +159,13 @@ export class MCUmgrClient implements AsyncDisposable {
     this.#retries = r.retries;
     this.#initialFrameSize = r.frameSize;
     this.#frameSize = r.frameSize;
+    this.#consoleFramingOption = r.consoleFraming;
     this.#consoleFraming = r.consoleFraming ?? detectConsoleFraming(transport);
+    this.#version = r.version;
     this.#closeTransport = r.closeTransport;
-    this.transport = transport;
-    this.session = new SmpSession(transport, { version: r.version, timeoutMs: r.timeouts.default });
-    this.session.maxPacket = this.maxRequest;
+    this.#transport = transport;
+    this.#session = new SmpSession(transport, { version: r.version, timeoutMs: r.timeouts.default });
+    this.#session.maxPacket = this.maxRequest;
 
     const host: GroupHost = {
       request: (op, group, id, body, opts) => this.#request(op, group, id, body, opts),
@@ -207,8 +208,8 @@ export class MCUmgrClient implements AsyncDisposable {
     const [clientOpts, portOpts] = splitOptions(argOptions('options', options) as Record<string, unknown>);
     resolveOptions(clientOpts); // fail on bad client options before opening the port
     const { openSerialTransport } = await import('./transport/serial.js');
-    const transport = await openSerialTransport({ ...(portOpts as Omit<OpenSerialOptions, 'path'>), path });
-    return MCUmgrClient.#wrap(transport, clientOpts);
+    const open = (): Promise<Transport> => openSerialTransport({ ...(portOpts as Omit<OpenSerialOptions, 'path'>), path });
+    return MCUmgrClient.#wrap(open, clientOpts);
   }
 
   /**
@@ -219,16 +220,18 @@ export class MCUmgrClient implements AsyncDisposable {
    * ```
    */
   static async usbSerial(id: string, options?: SerialClientOptions): Promise<MCUmgrClient> {
-    if (typeof id !== 'string' || !/^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}(:.+)?$/.test(id)) {
-      throw new TypeError(`id must be "vid:pid" or "vid:pid:serial" with 4 hex digits each (e.g. "2fe3:0004"), got ${describe(id)}`);
-    }
-    const [clientOpts] = splitOptions(argOptions('options', options) as Record<string, unknown>);
+    const { findUsbPort, parseUsbSelector } = await import('./transport/list-ports.js');
+    parseUsbSelector(id); // TypeError showing the expected form
+    const [clientOpts, portOpts] = splitOptions(argOptions('options', options) as Record<string, unknown>);
     resolveOptions(clientOpts);
-    const { findUsbPort } = (await import(LIST_PORTS_MODULE)) as { findUsbPort(id: string): Promise<unknown> };
-    const found: unknown = await findUsbPort(id);
-    const path = typeof found === 'string' ? found : (found as { path?: unknown } | undefined)?.path;
-    if (typeof path !== 'string') throw new Error(`no USB serial port matches ${id}`);
-    return MCUmgrClient.serial(path, options);
+    const { openSerialTransport } = await import('./transport/serial.js');
+    // The port is looked up again on every (re)open: after a reset the device may come back
+    // under another path.
+    const open = async (): Promise<Transport> => {
+      const port = await findUsbPort(id); // throws, listing the ports present, when none or several match
+      return openSerialTransport({ ...(portOpts as Omit<OpenSerialOptions, 'path'>), path: port.path });
+    };
+    return MCUmgrClient.#wrap(open, clientOpts);
   }
 
   /**
@@ -242,8 +245,8 @@ export class MCUmgrClient implements AsyncDisposable {
     const o = argOptions('options', options);
     const [clientOpts, udpOpts] = splitOptions(o as Record<string, unknown>);
     resolveOptions(clientOpts);
-    const transport = await openUdpTransport({ ...(udpOpts as Partial<UdpTransportOptions>), host, port });
-    return MCUmgrClient.#wrap(transport, clientOpts);
+    const open = (): Promise<Transport> => openUdpTransport({ ...(udpOpts as Partial<UdpTransportOptions>), host, port });
+    return MCUmgrClient.#wrap(open, clientOpts);
   }
 
   /**
@@ -267,9 +270,12 @@ export class MCUmgrClient implements AsyncDisposable {
     }
   }
 
-  static async #wrap(transport: Transport, opts: ClientOptions): Promise<MCUmgrClient> {
+  static async #wrap(open: () => Promise<Transport>, opts: ClientOptions): Promise<MCUmgrClient> {
+    const transport = await open();
     try {
-      return new MCUmgrClient(transport, opts);
+      const client = new MCUmgrClient(transport, opts);
+      client.#opener = open;
+      return client;
     } catch (e) {
       await transport.close();
       throw e;
@@ -280,9 +286,63 @@ export class MCUmgrClient implements AsyncDisposable {
   /* State                                                                                      */
   /* ---------------------------------------------------------------------------------------- */
 
-  /** True once the client (or its transport) is closed; every new call then rejects with `SmpClosedError`. */
+  /** The transport this client talks through (a new one after {@link MCUmgrClient.reconnect}). */
+  get transport(): Transport {
+    return this.#transport;
+  }
+
+  /** The SMP session (sequence numbers, matching, deadlines, counters). */
+  get session(): SmpSession {
+    return this.#session;
+  }
+
+  /**
+   * True once the client (or its transport) is closed; every new call then rejects with
+   * `SmpClosedError`. A client whose link dropped can be reopened with
+   * {@link MCUmgrClient.reconnect}.
+   */
   get closed(): boolean {
-    return this.#closing !== undefined || this.session.closed || this.transport.closed;
+    return this.#closing !== undefined || this.#session.closed || this.#transport.closed;
+  }
+
+  /** Whether {@link MCUmgrClient.reconnect} can reopen the link (clients made by `serial`, `usbSerial`, `udp`, `connect`). */
+  get canReconnect(): boolean {
+    return this.#opener !== undefined && this.#closing === undefined;
+  }
+
+  /**
+   * Closes the link and opens it again (a USB device is looked up again by its id), keeping the
+   * client's settings. Used after a reset when the port disappeared (USB re-enumeration);
+   * `firmwareUpdate()` calls it by itself. Requests in flight reject with `SmpClosedError`.
+   * @throws SmpClosedError after {@link MCUmgrClient.close}; TypeError for a client made with
+   *   `fromTransport` (it cannot reopen a transport it did not open).
+   */
+  reconnect(): Promise<void> {
+    if (this.#closing) return Promise.reject(new SmpClosedError());
+    const open = this.#opener;
+    if (!open) {
+      return Promise.reject(
+        new TypeError('this client wraps a transport it did not open and cannot reopen it; create it with serial(), usbSerial(), udp() or connect()'),
+      );
+    }
+    this.#reconnecting ??= (async () => {
+      try {
+        this.#session.close();
+        await this.#transport.close().catch(() => undefined);
+        const t = await open();
+        if (this.#closing) {
+          await t.close();
+          throw new SmpClosedError();
+        }
+        this.#transport = t;
+        this.#consoleFraming = this.#consoleFramingOption ?? detectConsoleFraming(t);
+        this.#session = new SmpSession(t, { version: this.#version, timeoutMs: this.#timeouts.default });
+        this.#session.maxPacket = this.maxRequest;
+      } finally {
+        this.#reconnecting = undefined;
+      }
+    })();
+    return this.#reconnecting;
   }
 
   /** The per-class deadlines in ms (a copy). */
@@ -302,7 +362,7 @@ export class MCUmgrClient implements AsyncDisposable {
       reset: checkMs('timeouts.reset', o.reset ?? this.#timeouts.reset),
     };
     Object.assign(this.#timeouts, next);
-    this.session.timeoutMs = next.default;
+    this.#session.timeoutMs = next.default;
   }
 
   /** Retries of idempotent reads after a timeout. */
@@ -321,7 +381,7 @@ export class MCUmgrClient implements AsyncDisposable {
   /** Sets the device buffer size to assume, e.g. when you know the device's Kconfig. */
   setFrameSize(n: number): void {
     this.#frameSize = checkFrameSize('frameSize', n);
-    this.session.maxPacket = this.maxRequest;
+    this.#session.maxPacket = this.maxRequest;
   }
 
   /**
@@ -330,7 +390,7 @@ export class MCUmgrClient implements AsyncDisposable {
    */
   get maxRequest(): number {
     const fromFrame = this.#consoleFraming ? this.#frameSize - 4 : this.#frameSize;
-    const t = this.transport.maxPacket;
+    const t = this.#transport.maxPacket;
     return t !== undefined && t > 0 ? Math.min(fromFrame, t) : fromFrame;
   }
 
@@ -367,7 +427,7 @@ export class MCUmgrClient implements AsyncDisposable {
   /** What the transfer engine needs: the session, the request size limit, the window cap. */
   transferContext(): TransferContext {
     if (this.closed) throw new SmpClosedError();
-    const ctx: TransferContext = { session: this.session, maxRequest: this.maxRequest };
+    const ctx: TransferContext = { session: this.#session, maxRequest: this.maxRequest };
     if (this.#params) ctx.bufCount = this.#params.bufCount;
     return ctx;
   }
@@ -407,7 +467,7 @@ export class MCUmgrClient implements AsyncDisposable {
   #request(op: number, group: number, id: number, body: CborMap | Uint8Array, opts: GroupRequest = {}): Promise<SmpResponse> {
     if (this.closed) return Promise.reject(new SmpClosedError());
     const timeoutMs = opts.timeoutMs ?? this.#timeouts[opts.timeoutClass ?? 'default'];
-    return this.session.request(op, group, id, body, {
+    return this.#session.request(op, group, id, body, {
       timeoutMs,
       signal: opts.signal,
       retries: op === Op.READ ? this.#retries : 0,
@@ -429,7 +489,13 @@ export class MCUmgrClient implements AsyncDisposable {
     }
     const o = argOptions('options', options);
     if (this.closed) throw new SmpClosedError();
-    return firmwareUpdate(this, image, { ...o, firstTimeoutMs: o.firstTimeoutMs ?? this.#timeouts.long });
+    const target: FirmwareUpdateTarget = {
+      transferContext: () => this.transferContext(),
+      image: this.image,
+      os: this.os,
+    };
+    if (this.#opener) target.reconnect = () => this.reconnect();
+    return firmwareUpdate(target, image, { ...o, firstTimeoutMs: o.firstTimeoutMs ?? this.#timeouts.long });
   }
 
   /* ---------------------------------------------------------------------------------------- */
@@ -442,8 +508,8 @@ export class MCUmgrClient implements AsyncDisposable {
    */
   close(): Promise<void> {
     if (!this.#closing) {
-      this.session.close();
-      this.#closing = this.#closeTransport ? this.transport.close() : Promise.resolve();
+      this.#session.close();
+      this.#closing = this.#closeTransport ? this.#transport.close() : Promise.resolve();
     }
     return this.#closing;
   }

@@ -44,9 +44,9 @@ export interface UsbConnection {
   kind: 'usb';
   /** `vid:pid[:serial]`, the form `findUsbPort` takes. */
   id: string;
-  /** Vendor id, 4 lowercase hex digits. */
+  /** Vendor id, 4 lower-case hex digits. */
   vid: string;
-  /** Product id, 4 lowercase hex digits. */
+  /** Product id, 4 lower-case hex digits. */
   pid: string;
   /** USB serial number, when given. */
   serialNumber?: string;
@@ -116,12 +116,12 @@ export function parseConnection(text: string): Connection {
   }
 
   if (scheme === 'usb') {
-    const m = /^([0-9a-fA-F]{4}):([0-9a-fA-F]{4})(?::(.+))?$/.exec(target);
+    const m = /^(?:0x)?([0-9a-fA-F]{1,4}):(?:0x)?([0-9a-fA-F]{1,4})(?::(.+))?$/.exec(target);
     if (!m) {
-      throw bad(`"${target}" is not a USB id`, 'write usb:VID:PID or usb:VID:PID:SERIAL with 4 hex digits each, e.g. usb:2fe3:0004');
+      throw bad(`"${target}" is not a USB id`, 'write usb:VID:PID or usb:VID:PID:SERIAL with hex ids, e.g. usb:2fe3:0004');
     }
-    const vid = m[1]!.toLowerCase();
-    const pid = m[2]!.toLowerCase();
+    const vid = m[1]!.toLowerCase().padStart(4, '0');
+    const pid = m[2]!.toLowerCase().padStart(4, '0');
     const serialNumber = m[3] !== undefined ? decodeURIComponent(m[3]) : undefined;
     const c: UsbConnection = {
       kind: 'usb',

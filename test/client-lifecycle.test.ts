@@ -239,7 +239,7 @@ describe('options', () => {
   test('static constructors validate before opening anything', async () => {
     await assert.rejects(MCUmgrClient.serial('' as string), TypeError);
     await assert.rejects(MCUmgrClient.serial('/dev/null-not-a-port', { frameSize: 1 }), /options\.frameSize/);
-    await assert.rejects(MCUmgrClient.usbSerial('2fe3'), /vid:pid/);
+    await assert.rejects(MCUmgrClient.usbSerial('2fe3'), /VID:PID/);
     await assert.rejects(MCUmgrClient.udp('127.0.0.1', 0), /port/);
     await assert.rejects(MCUmgrClient.udp('127.0.0.1', 1337, { timeoutMs: 0 }), /options\.timeoutMs/);
     await assert.rejects(MCUmgrClient.connect('tcp:1.2.3.4'), /unknown scheme "tcp"/);

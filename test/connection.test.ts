@@ -20,6 +20,7 @@ const ok: Array<[string, Connection]> = [
     'usb:2FE3:0004:ABC123?baud=1000000',
     { kind: 'usb', id: '2fe3:0004:ABC123', vid: '2fe3', pid: '0004', serialNumber: 'ABC123', baudRate: 1000000, client: {} },
   ],
+  ['usb:0x2fe3:4', { kind: 'usb', id: '2fe3:0004', vid: '2fe3', pid: '0004', client: {} }],
   ['udp:192.0.2.1:1337', { kind: 'udp', host: '192.0.2.1', port: 1337, client: {} }],
   ['udp:192.0.2.1', { kind: 'udp', host: '192.0.2.1', port: 1337, client: {} }],
   ['udp://device.local:9000?mtu=1280', { kind: 'udp', host: 'device.local', port: 9000, mtu: 1280, client: {} }],

@@ -137,4 +137,31 @@ describe('MCUmgrClient over UDP', () => {
     dev.state.mode = 'silent';
     await assert.rejects(client.os.echo('lost'), SmpTimeoutError);
   });
+
+  test('reconnect opens a new socket and keeps the settings; not after close', async () => {
+    const dev = await responder('udp4', '127.0.0.1');
+    const client = await MCUmgrClient.udp('127.0.0.1', dev.port, { frameSize: 1024 });
+    assert.equal(client.canReconnect, true);
+    const first = client.transport;
+    await first.close();
+    assert.equal(client.closed, true);
+    await assert.rejects(client.os.echo('dead'), SmpClosedError);
+    await client.reconnect();
+    assert.notEqual(client.transport, first);
+    assert.equal(client.closed, false);
+    assert.equal(client.frameSize, 1024);
+    assert.equal(await client.os.echo('back'), 'back');
+    await client.close();
+    assert.equal(client.canReconnect, false);
+    await assert.rejects(client.reconnect(), SmpClosedError);
+  });
+
+  test('a client made from a transport cannot reconnect', async () => {
+    const dev = await responder('udp4', '127.0.0.1');
+    const t = await openUdpTransport({ host: '127.0.0.1', port: dev.port });
+    const client = MCUmgrClient.fromTransport(t);
+    assert.equal(client.canReconnect, false);
+    await assert.rejects(client.reconnect(), TypeError);
+    await client.close();
+  });
 });
