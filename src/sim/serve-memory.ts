@@ -24,6 +24,8 @@ export interface SimMemoryTransport extends Transport {
   readonly device: SimDeviceCore;
   /** The link's counters. */
   stats(): LinkStats;
+  /** Lets the process exit while packets are in flight. */
+  unref(): void;
 }
 
 class MemoryClient implements SimMemoryTransport {

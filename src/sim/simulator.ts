@@ -1,0 +1,176 @@
+/**
+ * One call to get a running simulated device: builds the protocol core (Zephyr or MCUboot
+ * personality), wraps it in the link model and serves it on a PTY, UDP or in memory.
+ * @module
+ */
+import type { SerialEncoding } from '../transport/framing.js';
+import type { Transport } from '../transport/transport.js';
+import type { FaultOptions } from './faults.js';
+import type { DeviceLink, LinkOptions, LinkStats } from './link.js';
+import type { Seed } from './rng.js';
+import { serveMemory } from './serve-memory.js';
+import { servePty } from './serve-pty.js';
+import { serveUdp } from './serve-udp.js';
+import type { DeviceLimits, SimDeviceCore } from './types.js';
+
+/** How the simulated device is reached. */
+export type SimTransportKind = 'pty' | 'udp' | 'memory';
+
+/** A device personality. */
+export type SimPersonality = 'zephyr' | 'mcuboot';
+
+/** Options of {@link startSimulator}. */
+export interface SimulatorOptions {
+  /** Default `zephyr`. */
+  personality?: SimPersonality;
+  /** Default `memory`. */
+  transport?: SimTransportKind;
+  /** Serial encoding on a PTY. Default `console`. */
+  encoding?: SerialEncoding;
+  /** UART speed on a PTY (default 115200); packet pacing for UDP/memory (default none). */
+  baudRate?: number;
+  /** One-way latency in ms, or per direction. */
+  latencyMs?: LinkOptions['latencyMs'];
+  /** Injected faults. */
+  faults?: FaultOptions;
+  /** Seed of the fault streams (default random; read it back from `stats().seed`). */
+  seed?: Seed;
+  /** Silence after a reset, in ms. */
+  bootMs?: number;
+  /** Console text printed after each reset. */
+  bootBanner?: string;
+  /** Console line decode time, in ms. */
+  frameDecodeMs?: number;
+  /** Raw encoding input timeout, in ms. */
+  rawInputTimeoutMs?: number;
+  /** Overrides of the core's buffer limits. */
+  limits?: Partial<DeviceLimits>;
+  /** UDP: address to bind. Default `127.0.0.1`. */
+  host?: string;
+  /** UDP: port to bind. Default 0 (any free port). */
+  port?: number;
+  /** Options for the core's factory (`createZephyrDevice(device)` / `createMcubootDevice(device)`). */
+  device?: Record<string, unknown>;
+  /** A ready-made core to serve instead of building one (then `personality` and `device` are ignored). */
+  core?: SimDeviceCore;
+}
+
+/** A running simulated device. */
+export interface Simulator {
+  /** What a client connects to: `serial:/dev/pts/5?baud=115200&encoding=console`, `udp:127.0.0.1:40123`, or `memory`. */
+  readonly connection: string;
+  /** How it is served. */
+  readonly kind: SimTransportKind;
+  /** The personality of the core. */
+  readonly personality: SimPersonality;
+  /** The client's transport (memory only). */
+  readonly transport?: Transport;
+  /** The protocol core, for inspection (flash, slots, upload state). */
+  readonly device: SimDeviceCore;
+  /** The link model (stats, fault log, `resetNow()`). */
+  readonly link: DeviceLink;
+  /** The link's counters. */
+  stats(): LinkStats;
+  /** Lets the process exit while the simulator runs. */
+  unref(): void;
+  /** Stops serving. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A factory of protocol cores, as exported by `./device/index.js`. */
+export type DeviceFactory = (opts?: Record<string, unknown>) => SimDeviceCore;
+
+interface DeviceModule {
+  createZephyrDevice?: DeviceFactory;
+  createMcubootDevice?: DeviceFactory;
+}
+
+// Resolved at run time so this module loads (e.g. for serving a custom core) even in a build
+// without the protocol core.
+const DEVICE_MODULE = './device/index.js';
+
+/** Builds a core of the given personality with the device package's factories. */
+export async function createDevice(personality: SimPersonality, opts: Record<string, unknown> = {}): Promise<SimDeviceCore> {
+  if (personality !== 'zephyr' && personality !== 'mcuboot') {
+    throw new RangeError(`personality must be zephyr or mcuboot, got ${String(personality)}`);
+  }
+  let mod: DeviceModule;
+  try {
+    mod = (await import(DEVICE_MODULE)) as DeviceModule;
+  } catch (e) {
+    throw new Error(`the simulated device core (src/sim/device) is not available: ${(e as Error).message}`, { cause: e });
+  }
+  const make = personality === 'zephyr' ? mod.createZephyrDevice : mod.createMcubootDevice;
+  if (typeof make !== 'function') throw new Error(`the device core has no factory for the ${personality} personality`);
+  return make(opts);
+}
+
+/**
+ * Starts a simulated device and serves it.
+ *
+ * @example
+ * const sim = await startSimulator({ personality: 'zephyr', transport: 'pty', encoding: 'console', baudRate: 115200 });
+ * console.log(sim.connection); // serial:/dev/pts/5?baud=115200&encoding=console
+ * // … connect any client to sim.connection …
+ * await sim.close();
+ */
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  if (opts === null || typeof opts !== 'object') throw new TypeError('startSimulator(opts): opts must be an object');
+  const kind = opts.transport ?? 'memory';
+  if (kind !== 'pty' && kind !== 'udp' && kind !== 'memory') throw new RangeError(`transport must be pty, udp or memory, got ${String(kind)}`);
+  const core = opts.core ?? (await createDevice(opts.personality ?? 'zephyr', opts.device ?? {}));
+  const personality = core.personality;
+  const linkOpts = {
+    ...(opts.baudRate !== undefined ? { baudRate: opts.baudRate } : {}),
+    ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}),
+    ...(opts.faults !== undefined ? { faults: opts.faults } : {}),
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.bootMs !== undefined ? { bootMs: opts.bootMs } : {}),
+    ...(opts.bootBanner !== undefined ? { bootBanner: opts.bootBanner } : {}),
+    ...(opts.frameDecodeMs !== undefined ? { frameDecodeMs: opts.frameDecodeMs } : {}),
+    ...(opts.rawInputTimeoutMs !== undefined ? { rawInputTimeoutMs: opts.rawInputTimeoutMs } : {}),
+    ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
+  };
+  switch (kind) {
+    case 'memory': {
+      const t = serveMemory(core, linkOpts);
+      return {
+        connection: 'memory',
+        kind,
+        personality,
+        transport: t,
+        device: core,
+        link: t.link,
+        stats: () => t.stats(),
+        unref: () => t.unref(),
+        close: () => t.close(),
+      };
+    }
+    case 'udp': {
+      const srv = await serveUdp(core, { ...linkOpts, ...(opts.host !== undefined ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}) });
+      return {
+        connection: srv.connection,
+        kind,
+        personality,
+        device: core,
+        link: srv.link,
+        stats: () => srv.stats(),
+        unref: () => srv.unref(),
+        close: () => srv.close(),
+      };
+    }
+    case 'pty': {
+      const srv = servePty(core, { ...linkOpts, encoding: opts.encoding ?? 'console' });
+      return {
+        connection: srv.connection,
+        kind,
+        personality,
+        device: core,
+        link: srv.link,
+        stats: () => srv.stats(),
+        unref: () => srv.unref(),
+        close: () => srv.close(),
+      };
+    }
+  }
+}
