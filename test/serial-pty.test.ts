@@ -12,7 +12,8 @@ import { SmpClosedError, TransportError } from '../src/errors.js';
 import { SerialFraming, type SerialEncoding } from '../src/transport/framing.js';
 import { createPty, ptyAvailable, type Pty } from '../src/transport/pty.js';
 import { NativeSerialTransport } from '../src/transport/serial-native.js';
-import { openSerialTransport } from '../src/transport/serial.js';
+import { openSerialTransport, type SerialTransport } from '../src/transport/serial.js';
+import { SerialPortFallbackTransport } from '../src/transport/serial-port-fallback.js';
 
 const skip = !ptyAvailable(native) ? 'the native addon with serial I/O is not built' : false;
 const ENCODINGS: SerialEncoding[] = ['console', 'raw', 'cobs'];
@@ -94,7 +95,7 @@ class EchoDevice {
   }
 }
 
-function collect(t: NativeSerialTransport, n: number, timeoutMs = 10000): Promise<Buffer[]> {
+function collect(t: SerialTransport, n: number, timeoutMs = 10000): Promise<Buffer[]> {
   const got: Buffer[] = [];
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out with ${got.length}/${n} packets`)), timeoutMs);
@@ -337,5 +338,42 @@ describe('native serial transport over a PTY', { skip }, () => {
     } finally {
       pty.close();
     }
+  });
+});
+
+describe('serialport fallback transport over a PTY (main thread)', { skip }, () => {
+  for (const encoding of ENCODINGS) {
+    test(`${encoding}: exchanges SMP packets both ways`, async () => {
+      const pty = createPty();
+      const dev = new EchoDevice(pty, encoding);
+      const client = await openSerialTransport({ path: pty.path, encoding, backend: 'serialport' });
+      try {
+        assert.ok(client instanceof SerialPortFallbackTransport);
+        const n = 30;
+        const done = collect(client, n);
+        for (let i = 0; i < n; i++) await client.send(request(i, { d: Buffer.alloc(i * 40, i) }));
+        await client.drain();
+        const replies = await done;
+        replies.forEach((p, i) => assert.deepEqual(decodeCborMap(p.subarray(SMP_HEADER_SIZE)).r, Buffer.alloc(i * 40, i)));
+        if (encoding === 'cobs') assert.equal(dev.rawIn[0]![0], 0);
+      } finally {
+        await client.close();
+        pty.close();
+      }
+      assert.equal(client.closed, true);
+      await assert.rejects(client.send(request(0, { d: 'late' })), SmpClosedError);
+    });
+  }
+
+  // Not tested here: a PTY master vanishing under `serialport`. Its reader treats the hung-up
+  // slave's 0-byte reads as "no data" and retries forever, so it never reports the hangup; the
+  // native transport does (EIO, tested above).
+
+  test('a bad path is a TransportError naming it', async () => {
+    await assert.rejects(SerialPortFallbackTransport.open({ path: '/dev/does-not-exist-43' }), (e: Error) => {
+      assert.ok(e instanceof TransportError);
+      assert.match(e.message, /\/dev\/does-not-exist-43/);
+      return true;
+    });
   });
 });

@@ -21,6 +21,8 @@ type ExitMode = 'exit' | 'terminate' | 'natural';
 interface WorkerJob {
   encoding: SerialEncoding;
   exit: ExitMode;
+  /** Instead of exchanging: try the `serialport` paths that must refuse in a worker. */
+  refusal?: boolean;
 }
 
 /** Answers each request on the master side with `{r: d}`. */
@@ -65,6 +67,23 @@ async function exchange(t: SerialTransport, tag: string): Promise<number> {
 async function workerMain(): Promise<void> {
   const job = workerData as WorkerJob;
   const port = parentPort!;
+  if (job.refusal) {
+    const { SerialPortFallbackTransport } = await import('../src/transport/serial-port-fallback.js');
+    const out: Record<string, string> = {};
+    for (const [name, open] of [
+      ['fallback', () => SerialPortFallbackTransport.open({ path: '/dev/ttyACM0' })],
+      ['factory', () => openSerialTransport({ path: '/dev/ttyACM0' })],
+    ] as const) {
+      try {
+        await open();
+        out[name] = 'opened';
+      } catch (e) {
+        out[name] = `${(e as Error).name}: ${(e as Error).message}`;
+      }
+    }
+    port.postMessage({ type: 'refusal', out, native: native !== undefined });
+    return;
+  }
   const pty = createPty();
   echoDevice(pty, job.encoding);
   const t = await openSerialTransport({ path: pty.path, encoding: job.encoding });
@@ -89,6 +108,31 @@ if (!isMainThread) {
   const assert = (await import('node:assert/strict')).default;
   const skip = !ptyAvailable(native) ? 'the native addon with serial I/O is not built' : false;
 
+  // On Node 20 a worker's `--import tsx` does not register tsx's hooks, so a JS bootstrap
+  // registers them through tsx's API and then imports this file.
+  const spawn = (job: WorkerJob, env?: NodeJS.ProcessEnv): Worker =>
+    new Worker(
+      `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})` +
+        `.then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`,
+      { eval: true, workerData: job, ...(env ? { env } : {}) },
+    );
+
+  test('without the addon, a worker refuses serialport with a clear error', { timeout: 30000 }, async () => {
+    const w = spawn({ encoding: 'console', exit: 'natural', refusal: true }, { ...process.env, MCUMGR_NATIVE: '0' });
+    const msg = await new Promise<{ out: Record<string, string>; native: boolean }>((resolve, reject) => {
+      w.on('message', resolve);
+      w.on('error', reject);
+    });
+    await new Promise((r) => w.once('exit', r));
+    assert.equal(msg.native, false);
+    for (const name of ['fallback', 'factory']) {
+      assert.match(msg.out[name]!, /^TransportError: /, name);
+      assert.match(msg.out[name]!, /worker thread/, name);
+      assert.match(msg.out[name]!, /\/dev\/ttyACM0/, name);
+      assert.match(msg.out[name]!, /npm run build:native/, name);
+    }
+  });
+
   test('three workers, each with its own PTY and serial port, at once', { skip, timeout: 60000 }, async () => {
     const jobs: WorkerJob[] = [
       { encoding: 'console', exit: 'exit' },
@@ -100,16 +144,7 @@ if (!isMainThread) {
     const ready = (): void => {
       if (++readyCount === workers.length) for (const w of workers) w.postMessage('go');
     };
-    const workers: Worker[] = jobs.map(
-      // On Node 20 a worker's `--import tsx` does not register tsx's hooks, so a JS bootstrap
-      // registers them through tsx's API and then imports this file.
-      (job) =>
-        new Worker(
-          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})` +
-            `.then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`,
-          { eval: true, workerData: job },
-        ),
-    );
+    const workers: Worker[] = jobs.map((job) => spawn(job));
     const results = await Promise.all(
       workers.map(
         (w, i) =>
