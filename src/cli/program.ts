@@ -1,0 +1,149 @@
+/**
+ * The `mcumgr` command tree (commander) and one run of it: parse, act, print, and map the
+ * outcome to an exit code (0 ok, 1 device/protocol error, 2 usage error, 3 timeout,
+ * 4 verification failure).
+ * @module
+ */
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { addGlobalOptions } from './connect.js';
+import type { CliContext } from './context.js';
+import { CliUsageError, ExitCode, Output, type OutputStreams } from './output.js';
+import { registerOs } from './os.js';
+import { registerImage } from './image.js';
+import { registerFs } from './fs.js';
+import { registerShell } from './shell.js';
+import { registerStat } from './stat.js';
+import { registerSettings } from './settings.js';
+import { registerEnum } from './enum.js';
+import { registerBasic } from './basic.js';
+import { registerRaw } from './raw.js';
+import { registerList } from './list.js';
+import { registerSim } from './sim.js';
+import { registerBulk } from './bulk.js';
+import { registerBench } from './bench.js';
+
+const EPILOG = `
+Connection strings (--conn or the MCUMGR_CONN environment variable):
+  serial:/dev/ttyACM0?baud=115200&encoding=console   (encoding: console, raw or cobs)
+  usb:2fe3:0004[:SERIAL]                             (see "mcumgr list")
+  udp:192.0.2.1[:1337]
+  sim, sim:mcuboot                                   (an in-process simulated device)
+
+Exit codes: 0 ok, 1 device or protocol error, 2 wrong arguments (nothing was sent),
+3 timeout, 4 verification failure (image check, update verification, bulk results).
+With --json every command prints exactly one JSON document on stdout, errors as
+{"error":{"name","code","message"}}.`;
+
+function packageVersion(): string {
+  try {
+    const require = createRequire(import.meta.url);
+    for (const p of ['../../package.json', '../../../package.json']) {
+      try {
+        const pkg = require(p) as { name?: string; version?: string };
+        if (pkg.name === 'mcumgr-toolkit' && pkg.version) return pkg.version;
+      } catch {
+        /* try the next location (src/ vs dist/) */
+      }
+    }
+  } catch {
+    /* fall through */
+  }
+  return '0.0.0';
+}
+
+/** Builds the command tree. Errors are thrown (exitOverride), not printed by commander. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('mcumgr');
+  program
+    .description('Manage Zephyr/MCUboot devices over MCUmgr (SMP): serial, USB serial, UDP, or a simulated device')
+    .version(packageVersion(), '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.out.streams.stdout.write(s),
+      writeErr: (s) => ctx.out.streams.stderr.write(s),
+      outputError: () => {},
+    })
+    .showHelpAfterError(false)
+    .addHelpText('after', EPILOG);
+  addGlobalOptions(program);
+  registerOs(program, ctx);
+  registerImage(program, ctx);
+  registerFs(program, ctx);
+  registerShell(program, ctx);
+  registerStat(program, ctx);
+  registerSettings(program, ctx);
+  registerEnum(program, ctx);
+  registerBasic(program, ctx);
+  registerRaw(program, ctx);
+  registerList(program, ctx);
+  registerSim(program, ctx);
+  registerBulk(program, ctx);
+  registerBench(program, ctx);
+  return program;
+}
+
+/** Whether `--json` appears among the options (before a literal `--`). */
+function prescanJson(args: readonly string[]): boolean {
+  return args.includes('--json');
+}
+
+/** Counts `-v`, `-vv`, `--verbose` among the options. */
+function prescanVerbose(args: readonly string[]): number {
+  let n = 0;
+  for (const a of args) {
+    if (a === '--verbose') n++;
+    else if (/^-v+$/.test(a)) n += a.length - 1;
+  }
+  return n;
+}
+
+/**
+ * Runs the command once with `args` (without `node` and the script) and resolves with the exit
+ * code. Nothing is printed by commander itself: results and errors go through {@link Output}.
+ * @example
+ * ```ts
+ * process.exitCode = await runCli(['--conn', 'sim', 'os', 'echo', 'hi', '--json']);
+ * ```
+ */
+export async function runCli(args: readonly string[], streams?: OutputStreams): Promise<number> {
+  const dash = args.indexOf('--');
+  const before = dash >= 0 ? args.slice(0, dash) : [...args];
+  const passthrough = dash >= 0 ? args.slice(dash + 1) : undefined;
+  const out = new Output(prescanJson(before), prescanVerbose(before), streams);
+  let stop: Promise<string> | undefined;
+  const ctx: CliContext = {
+    out,
+    passthrough,
+    waitForStop: () =>
+      (stop ??= new Promise<string>((resolve) => {
+        const on = (sig: NodeJS.Signals): void => {
+          process.off('SIGINT', on);
+          process.off('SIGTERM', on);
+          resolve(sig);
+        };
+        process.on('SIGINT', on);
+        process.on('SIGTERM', on);
+      })),
+  };
+  const program = buildProgram(ctx);
+  program.hook('preAction', (_root, actionCommand) => {
+    if (passthrough !== undefined && !(actionCommand.name() === 'exec' && actionCommand.parent?.name() === 'shell')) {
+      throw new CliUsageError(`"--" is only used by "shell exec" (mcumgr shell exec -- <command...>); remove it or the words after it`);
+    }
+  });
+  try {
+    await program.parseAsync(before, { from: 'user' });
+    return ExitCode.OK;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return ExitCode.OK;
+      if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') {
+        // A command group without its subcommand: commander printed its help on stderr.
+        if (out.json) out.error(new CliUsageError('a subcommand is missing; see --help'));
+        return ExitCode.USAGE;
+      }
+    }
+    return out.error(e);
+  }
+}
