@@ -6,6 +6,7 @@
  *
  * This file is its own worker script: the worker branch runs when it is not the main thread.
  */
+import assert from 'node:assert/strict';
 import { isMainThread, parentPort, workerData, Worker } from 'node:worker_threads';
 import { native } from '../src/codec/native.js';
 import { buildPacket, decodeHeader, Op, SMP_HEADER_SIZE } from '../src/codec/header.js';
@@ -105,7 +106,6 @@ if (!isMainThread) {
   await workerMain();
 } else {
   const { test } = await import('node:test');
-  const assert = (await import('node:assert/strict')).default;
   const skip = !ptyAvailable(native) ? 'the native addon with serial I/O is not built' : false;
 
   // On Node 20 a worker's `--import tsx` does not register tsx's hooks, so a JS bootstrap
