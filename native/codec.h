@@ -4,12 +4,15 @@
 //
 // Thread safety: the addon is loaded by several worker threads at once, so nothing in the codec
 // is mutable and shared. The only file-scope objects are constexpr lookup tables; decoders keep
-// their state in their own ObjectWrap instances.
+// their state in their own ObjectWrap instances, and output Buffers come from a BufferPool that
+// belongs to one environment (one per thread that loads the addon).
 #pragma once
 #include <napi.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <string>
 
 namespace mcumgr {
 namespace codec {
@@ -69,40 +72,81 @@ inline Bytes GetBytes(const Napi::Env& env, napi_value v, const char* what) {
 // Reads an integer option in [min, max], throwing a TypeError (not a number) or RangeError.
 uint32_t GetCap(const Napi::Env& env, const Napi::Value& v, const char* name, uint32_t min, uint32_t max);
 
-// A new Buffer holding a copy of [data, data+n).
-inline napi_value CopyBuffer(const Napi::Env& env, const uint8_t* data, size_t n) {
-  napi_value out;
-  void* ignored;
-  napi_status s = napi_create_buffer_copy(env, n, n ? data : nullptr, &ignored, &out);
-  NAPI_THROW_IF_FAILED(env, s, nullptr);
-  return out;
-}
+// Where the codec's output Buffers come from. Creating a Buffer from native code makes a new
+// ArrayBuffer each time (about 1 µs, more than encoding a small packet), so small outputs are
+// carved out of a shared slab and handed out as `slab.subarray(a, b)` views, which is what
+// Node's own Buffer.allocUnsafe (and so every TS twin) does with its 8 KiB pool. One pool per
+// environment (main thread or worker), created by InitCodec and freed by an env cleanup hook;
+// the functions and decoder classes reach it through their callback data.
+class BufferPool {
+ public:
+  static constexpr size_t kSlab = 16384;     // bytes per slab
+  static constexpr size_t kMaxPooled = 4096;  // larger outputs get a Buffer of their own
 
-// An uninitialised new Buffer of `n` bytes; `*data` receives its memory.
-inline napi_value NewBuffer(const Napi::Env& env, size_t n, uint8_t** data) {
-  napi_value out;
-  void* d = nullptr;
-  napi_status s = napi_create_buffer(env, n, &d, &out);
-  NAPI_THROW_IF_FAILED(env, s, nullptr);
-  *data = static_cast<uint8_t*>(d);
-  return out;
-}
+  // Makes the pool of `env` and arranges for it to be freed when the environment ends.
+  static BufferPool* Create(Napi::Env env);
+
+  // A new Buffer of `n` bytes, uninitialised; `*data` receives its memory.
+  napi_value Alloc(napi_env env, size_t n, uint8_t** data) {
+    if (n > kMaxPooled) return AllocOwn(env, n, data);
+    if (slab_ == nullptr || off_ + n > kSlab) NewSlab(env);
+    napi_value slab, fn, args[2], out;
+    napi_status s = napi_get_reference_value(env, slab_, &slab);
+    if (s == napi_ok) s = napi_get_reference_value(env, subarray_, &fn);
+    if (s == napi_ok) s = napi_create_uint32(env, static_cast<uint32_t>(off_), &args[0]);
+    if (s == napi_ok) s = napi_create_uint32(env, static_cast<uint32_t>(off_ + n), &args[1]);
+    if (s == napi_ok) s = napi_call_function(env, slab, fn, 2, args, &out);
+    NAPI_THROW_IF_FAILED(env, s, nullptr);
+    *data = base_ + off_;
+    off_ = (off_ + n + 7) & ~size_t{7};  // keep views 8-byte aligned, as Node's pool does
+    return out;
+  }
+
+  // A new Buffer holding a copy of [src, src+n).
+  napi_value Copy(napi_env env, const uint8_t* src, size_t n) {
+    uint8_t* d;
+    napi_value out = Alloc(env, n, &d);
+    if (n) std::memcpy(d, src, n);
+    return out;
+  }
+
+ private:
+  BufferPool() = default;
+  static napi_value AllocOwn(napi_env env, size_t n, uint8_t** data) {
+    napi_value out;
+    void* d = nullptr;
+    napi_status s = napi_create_buffer(env, n, &d, &out);
+    NAPI_THROW_IF_FAILED(env, s, nullptr);
+    *data = static_cast<uint8_t*>(d);
+    return out;
+  }
+  void NewSlab(napi_env env);
+
+  napi_ref slab_ = nullptr;      // the current slab (a Buffer), held until the next one
+  napi_ref subarray_ = nullptr;  // Buffer.prototype.subarray
+  uint8_t* base_ = nullptr;
+  size_t off_ = 0;
+};
 
 // Collects the packets a push() completes and returns them as a JS array.
 class PacketList {
  public:
-  explicit PacketList(const Napi::Env& env) : env_(env), array_(Napi::Array::New(env)) {}
+  PacketList(const Napi::Env& env, BufferPool* pool) : env_(env), pool_(pool), array_(Napi::Array::New(env)) {}
   void Add(const uint8_t* data, size_t n) {
-    napi_status s = napi_set_element(env_, array_, count_++, CopyBuffer(env_, data, n));
+    napi_status s = napi_set_element(env_, array_, count_++, pool_->Copy(env_, data, n));
     NAPI_THROW_IF_FAILED_VOID(env_, s);
   }
   Napi::Array Value() const { return array_; }
 
  private:
   Napi::Env env_;
+  BufferPool* pool_;
   Napi::Array array_;
   uint32_t count_ = 0;
 };
+
+// The pool a function or class was registered with (its callback data).
+inline BufferPool* PoolOf(const Napi::CallbackInfo& info) { return static_cast<BufferPool*>(info.Data()); }
 
 // Counters as a JS array of numbers, in the order of the twin's *_STAT_KEYS.
 inline Napi::Array StatsArray(const Napi::Env& env, const uint64_t* counters, size_t n) {
@@ -114,10 +158,10 @@ inline Napi::Array StatsArray(const Napi::Env& env, const uint64_t* counters, si
 // ---- registration (one per source file) -------------------------------------------------------
 
 void InitCrc16(Napi::Env env, Napi::Object exports);
-void InitBase64(Napi::Env env, Napi::Object exports);
-void InitConsole(Napi::Env env, Napi::Object exports);
-void InitCobs(Napi::Env env, Napi::Object exports);
-void InitRaw(Napi::Env env, Napi::Object exports);
+void InitBase64(Napi::Env env, Napi::Object exports, BufferPool* pool);
+void InitConsole(Napi::Env env, Napi::Object exports, BufferPool* pool);
+void InitCobs(Napi::Env env, Napi::Object exports, BufferPool* pool);
+void InitRaw(Napi::Env env, Napi::Object exports, BufferPool* pool);
 
 }  // namespace codec
 }  // namespace mcumgr

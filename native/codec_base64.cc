@@ -57,7 +57,7 @@ Napi::Value Base64EncodeJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Bytes in = GetBytes(env, info[0], "data");
   uint8_t* out;
-  napi_value buf = NewBuffer(env, Base64Length(in.size), &out);
+  napi_value buf = PoolOf(info)->Alloc(env, Base64Length(in.size), &out);
   Base64Encode(in.data, in.size, out);
   return Napi::Value(env, buf);
 }
@@ -67,7 +67,7 @@ Napi::Value Base64DecodeJs(const Napi::CallbackInfo& info) {
   const Bytes text = GetBytes(env, info[0], "text");
   if (text.size % 4 != 0) return env.Null();
   uint8_t* out;
-  napi_value buf = NewBuffer(env, text.size ? Base64DecodedLength(text.data, text.size) : 0, &out);
+  napi_value buf = PoolOf(info)->Alloc(env, text.size ? Base64DecodedLength(text.data, text.size) : 0, &out);
   if (text.size && !Base64Decode(text.data, text.size, out)) return env.Null();
   return Napi::Value(env, buf);
 }
@@ -139,9 +139,9 @@ bool Base64Decode(const uint8_t* text, size_t n, uint8_t* out) {
   return (bad & kBad) == 0;
 }
 
-void InitBase64(Napi::Env env, Napi::Object exports) {
-  exports.Set("base64Encode", Napi::Function::New(env, Base64EncodeJs, "base64Encode"));
-  exports.Set("base64Decode", Napi::Function::New(env, Base64DecodeJs, "base64Decode"));
+void InitBase64(Napi::Env env, Napi::Object exports, BufferPool* pool) {
+  exports.Set("base64Encode", Napi::Function::New(env, Base64EncodeJs, "base64Encode", pool));
+  exports.Set("base64Decode", Napi::Function::New(env, Base64DecodeJs, "base64Decode", pool));
 }
 
 }  // namespace codec

@@ -60,7 +60,7 @@ Napi::Value CobsEncodeJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Bytes in = GetBytes(env, info[0], "data");
   uint8_t* out;
-  napi_value buf = NewBuffer(env, CobsEncodedLength(in.data, in.size, nullptr, 0), &out);
+  napi_value buf = PoolOf(info)->Alloc(env, CobsEncodedLength(in.data, in.size, nullptr, 0), &out);
   CobsEncode(in.data, in.size, nullptr, 0, out);
   return Napi::Value(env, buf);
 }
@@ -71,7 +71,7 @@ Napi::Value CobsDecodeJs(const Napi::CallbackInfo& info) {
   size_t len;
   if (!CobsDecodedLength(enc.data, enc.size, &len)) return env.Null();
   uint8_t* out;
-  napi_value buf = NewBuffer(env, len, &out);
+  napi_value buf = PoolOf(info)->Alloc(env, len, &out);
   CobsDecodeValid(enc.data, enc.size, out);
   return Napi::Value(env, buf);
 }
@@ -86,7 +86,7 @@ Napi::Value EncodeCobsFrameJs(const Napi::CallbackInfo& info) {
   const uint8_t tail[2] = {static_cast<uint8_t>(crc >> 8), static_cast<uint8_t>(crc)};
   const size_t len = CobsEncodedLength(pkt.data, pkt.size, tail, 2);
   uint8_t* out;
-  napi_value buf = NewBuffer(env, len + 1, &out);
+  napi_value buf = PoolOf(info)->Alloc(env, len + 1, &out);
   CobsEncode(pkt.data, pkt.size, tail, 2, out);
   out[len] = 0;
   return Napi::Value(env, buf);
@@ -96,13 +96,14 @@ enum Stat { kPackets, kMalformed, kShort, kOversize, kBadCrc, kEmpty, kStatCount
 
 class CobsDecoder : public Napi::ObjectWrap<CobsDecoder> {
  public:
-  static Napi::Function Define(Napi::Env env) {
+  static Napi::Function Define(Napi::Env env, BufferPool* pool) {
     return DefineClass(env, "CobsDecoder",
                        {InstanceMethod<&CobsDecoder::Push>("push"), InstanceMethod<&CobsDecoder::Reset>("reset"),
-                        InstanceMethod<&CobsDecoder::Stats>("stats"), InstanceMethod<&CobsDecoder::Buffered>("buffered")});
+                        InstanceMethod<&CobsDecoder::Stats>("stats"), InstanceMethod<&CobsDecoder::Buffered>("buffered")},
+                       pool);
   }
 
-  explicit CobsDecoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CobsDecoder>(info) {
+  explicit CobsDecoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CobsDecoder>(info), pool_(PoolOf(info)) {
     maxPacket_ = GetCap(info.Env(), info[0], "maxPacket", 8, 0xffff);
     cap_ = CobsMaxLength(maxPacket_ + 2);
     buf_.reset(new uint8_t[cap_]);
@@ -112,7 +113,7 @@ class CobsDecoder : public Napi::ObjectWrap<CobsDecoder> {
   Napi::Value Push(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const Bytes chunk = GetBytes(env, info[0], "chunk");
-    PacketList out(env);
+    PacketList out(env, pool_);
     const uint8_t* p = chunk.data;
     const uint8_t* const end = chunk.data + chunk.size;
     while (p < end) {
@@ -182,6 +183,7 @@ class CobsDecoder : public Napi::ObjectWrap<CobsDecoder> {
 
   Napi::Value Buffered(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(len_)); }
 
+  BufferPool* pool_;
   size_t maxPacket_ = 0;
   size_t cap_ = 0;
   std::unique_ptr<uint8_t[]> buf_;
@@ -234,11 +236,11 @@ size_t CobsDecodeValid(const uint8_t* enc, size_t n, uint8_t* out) {
   return o;
 }
 
-void InitCobs(Napi::Env env, Napi::Object exports) {
-  exports.Set("cobsEncode", Napi::Function::New(env, CobsEncodeJs, "cobsEncode"));
-  exports.Set("cobsDecode", Napi::Function::New(env, CobsDecodeJs, "cobsDecode"));
-  exports.Set("encodeCobsFrame", Napi::Function::New(env, EncodeCobsFrameJs, "encodeCobsFrame"));
-  exports.Set("CobsDecoder", CobsDecoder::Define(env));
+void InitCobs(Napi::Env env, Napi::Object exports, BufferPool* pool) {
+  exports.Set("cobsEncode", Napi::Function::New(env, CobsEncodeJs, "cobsEncode", pool));
+  exports.Set("cobsDecode", Napi::Function::New(env, CobsDecodeJs, "cobsDecode", pool));
+  exports.Set("encodeCobsFrame", Napi::Function::New(env, EncodeCobsFrameJs, "encodeCobsFrame", pool));
+  exports.Set("CobsDecoder", CobsDecoder::Define(env, pool));
 }
 
 }  // namespace codec

@@ -71,7 +71,7 @@ Napi::Value EncodeConsoleJs(const Napi::CallbackInfo& info) {
   size_t s;
   for (FrameSizes sizes(n, zephyr); sizes.Next(&s);) outLen += 3 + Base64Length(s);
   uint8_t* out;
-  napi_value result = NewBuffer(env, outLen, &out);
+  napi_value result = PoolOf(info)->Alloc(env, outLen, &out);
 
   // The stream is head ‖ packet ‖ tail; each frame carries the next s bytes of it, from p.
   size_t p = 0;
@@ -116,14 +116,15 @@ enum Stat { kPackets, kNonFrameLines, kBadBase64, kBadLength, kBadCrc, kLineOver
 
 class ConsoleDecoder : public Napi::ObjectWrap<ConsoleDecoder> {
  public:
-  static Napi::Function Define(Napi::Env env) {
+  static Napi::Function Define(Napi::Env env, BufferPool* pool) {
     return DefineClass(env, "ConsoleDecoder",
                        {InstanceMethod<&ConsoleDecoder::Push>("push"), InstanceMethod<&ConsoleDecoder::Reset>("reset"),
                         InstanceMethod<&ConsoleDecoder::Stats>("stats"),
-                        InstanceMethod<&ConsoleDecoder::Buffered>("buffered")});
+                        InstanceMethod<&ConsoleDecoder::Buffered>("buffered")},
+                       pool);
   }
 
-  explicit ConsoleDecoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ConsoleDecoder>(info) {
+  explicit ConsoleDecoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ConsoleDecoder>(info), pool_(PoolOf(info)) {
     Napi::Env env = info.Env();
     maxLine_ = GetCap(env, info[0], "maxLine", 4, 1u << 20);
     maxPacket_ = GetCap(env, info[1], "maxPacket", 8, 0xffff - 2);
@@ -135,7 +136,7 @@ class ConsoleDecoder : public Napi::ObjectWrap<ConsoleDecoder> {
   Napi::Value Push(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const Bytes chunk = GetBytes(env, info[0], "chunk");
-    PacketList out(env);
+    PacketList out(env, pool_);
     const uint8_t* c = chunk.data;
     const size_t n = chunk.size;
     size_t i = 0;
@@ -288,6 +289,7 @@ class ConsoleDecoder : public Napi::ObjectWrap<ConsoleDecoder> {
     return Napi::Number::New(info.Env(), static_cast<double>(lineLen_ + (pktActive_ ? pktHave_ : 0)));
   }
 
+  BufferPool* pool_;
   size_t maxLine_ = 0;
   size_t maxPacket_ = 0;
   St st_ = St::Scan;
@@ -305,9 +307,9 @@ class ConsoleDecoder : public Napi::ObjectWrap<ConsoleDecoder> {
 
 }  // namespace
 
-void InitConsole(Napi::Env env, Napi::Object exports) {
-  exports.Set("encodeConsole", Napi::Function::New(env, EncodeConsoleJs, "encodeConsole"));
-  exports.Set("ConsoleDecoder", ConsoleDecoder::Define(env));
+void InitConsole(Napi::Env env, Napi::Object exports, BufferPool* pool) {
+  exports.Set("encodeConsole", Napi::Function::New(env, EncodeConsoleJs, "encodeConsole", pool));
+  exports.Set("ConsoleDecoder", ConsoleDecoder::Define(env, pool));
 }
 
 }  // namespace codec

@@ -63,6 +63,38 @@ uint16_t Crc16(const uint8_t* p, size_t n, uint16_t crc) {
   return crc;
 }
 
+BufferPool* BufferPool::Create(Napi::Env env) {
+  // Buffer.prototype.subarray, reached through a Buffer rather than the (replaceable) global.
+  napi_value probe, proto, fn;
+  void* ignored;
+  napi_status s = napi_create_buffer(env, 0, &ignored, &probe);
+  if (s == napi_ok) s = napi_get_prototype(env, probe, &proto);
+  if (s == napi_ok) s = napi_get_named_property(env, proto, "subarray", &fn);
+  NAPI_THROW_IF_FAILED(env, s, nullptr);
+  if (!Napi::Value(env, fn).IsFunction()) throw Napi::Error::New(env, "Buffer.prototype.subarray is not a function");
+  auto* pool = new BufferPool();
+  s = napi_create_reference(env, fn, 1, &pool->subarray_);
+  if (s == napi_ok) s = napi_add_env_cleanup_hook(env, [](void* p) { delete static_cast<BufferPool*>(p); }, pool);
+  if (s != napi_ok) {
+    delete pool;
+    throw Napi::Error::New(env);
+  }
+  return pool;
+}
+
+void BufferPool::NewSlab(napi_env env) {
+  napi_value slab;
+  void* d = nullptr;
+  napi_status s = napi_create_buffer(env, kSlab, &d, &slab);
+  NAPI_THROW_IF_FAILED_VOID(env, s);
+  if (slab_ != nullptr) napi_delete_reference(env, slab_);  // views handed out keep the old slab alive
+  slab_ = nullptr;
+  s = napi_create_reference(env, slab, 1, &slab_);
+  NAPI_THROW_IF_FAILED_VOID(env, s);
+  base_ = static_cast<uint8_t*>(d);
+  off_ = 0;
+}
+
 uint32_t GetCap(const Napi::Env& env, const Napi::Value& v, const char* name, uint32_t min, uint32_t max) {
   if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string("option \"") + name + "\" must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
@@ -82,9 +114,10 @@ void InitCrc16(Napi::Env env, Napi::Object exports) {
 
 void InitCodec(Napi::Env env, Napi::Object exports) {
   using namespace mcumgr::codec;
+  BufferPool* pool = BufferPool::Create(env);
   InitCrc16(env, exports);
-  InitBase64(env, exports);
-  InitConsole(env, exports);
-  InitCobs(env, exports);
-  InitRaw(env, exports);
+  InitBase64(env, exports, pool);
+  InitConsole(env, exports, pool);
+  InitCobs(env, exports, pool);
+  InitRaw(env, exports, pool);
 }

@@ -17,13 +17,14 @@ enum Stat { kPackets, kBadLength, kBadHeader, kDiscarded, kStatCount };
 
 class RawDecoder : public Napi::ObjectWrap<RawDecoder> {
  public:
-  static Napi::Function Define(Napi::Env env) {
+  static Napi::Function Define(Napi::Env env, BufferPool* pool) {
     return DefineClass(env, "RawDecoder",
                        {InstanceMethod<&RawDecoder::Push>("push"), InstanceMethod<&RawDecoder::Reset>("reset"),
-                        InstanceMethod<&RawDecoder::Stats>("stats"), InstanceMethod<&RawDecoder::Buffered>("buffered")});
+                        InstanceMethod<&RawDecoder::Stats>("stats"), InstanceMethod<&RawDecoder::Buffered>("buffered")},
+                       pool);
   }
 
-  explicit RawDecoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawDecoder>(info) {
+  explicit RawDecoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawDecoder>(info), pool_(PoolOf(info)) {
     maxPacket_ = GetCap(info.Env(), info[0], "maxPacket", 8, 0xffff + 8);
     pkt_.reset(new uint8_t[maxPacket_]);
   }
@@ -32,7 +33,7 @@ class RawDecoder : public Napi::ObjectWrap<RawDecoder> {
   Napi::Value Push(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const Bytes chunk = GetBytes(env, info[0], "chunk");
-    PacketList out(env);
+    PacketList out(env, pool_);
     const uint8_t* c = chunk.data;
     const size_t n = chunk.size;
     size_t i = 0;
@@ -102,6 +103,7 @@ class RawDecoder : public Napi::ObjectWrap<RawDecoder> {
     return Napi::Number::New(info.Env(), static_cast<double>(hdrLen_ + (active_ ? have_ : 0)));
   }
 
+  BufferPool* pool_;
   size_t maxPacket_ = 0;
   uint8_t hdr_[kHeader] = {};
   size_t hdrLen_ = 0;
@@ -114,7 +116,9 @@ class RawDecoder : public Napi::ObjectWrap<RawDecoder> {
 
 }  // namespace
 
-void InitRaw(Napi::Env env, Napi::Object exports) { exports.Set("RawDecoder", RawDecoder::Define(env)); }
+void InitRaw(Napi::Env env, Napi::Object exports, BufferPool* pool) {
+  exports.Set("RawDecoder", RawDecoder::Define(env, pool));
+}
 
 }  // namespace codec
 }  // namespace mcumgr
