@@ -49,6 +49,7 @@ void InitSerial(Napi::Env, Napi::Object) {}  // Windows: the `serialport` fallba
 #include <unistd.h>
 #include <uv.h>
 
+#include <cstddef>
 #include <deque>
 #include <string>
 #include <vector>
@@ -422,18 +423,23 @@ class IoCore {
   }
 
   void ReadAll() {
+    // The common case is one short read: it goes straight from the scratch buffer into the JS
+    // Buffer. Only when the scratch fills do the bytes gather in `acc`, up to kMaxReadBatch.
+    if (scratch_.empty()) scratch_.resize(kReadStep);
     std::vector<uint8_t> acc;
+    size_t have = 0;  // bytes in scratch_ not yet moved to acc
     int err = 0;
     bool eof = false;
-    while (acc.size() < kMaxReadBatch) {
-      size_t old = acc.size();
-      acc.resize(old + kReadStep);
-      ssize_t n = ::read(fd_, acc.data() + old, kReadStep);
+    while (acc.size() + have < kMaxReadBatch) {
+      if (have == scratch_.size()) {
+        acc.insert(acc.end(), scratch_.begin(), scratch_.end());
+        have = 0;
+      }
+      ssize_t n = ::read(fd_, scratch_.data() + have, scratch_.size() - have);
       if (n > 0) {
-        acc.resize(old + static_cast<size_t>(n));
+        have += static_cast<size_t>(n);
         continue;
       }
-      acc.resize(old);
       if (n == 0) {
         eof = true;
         break;
@@ -443,12 +449,18 @@ class IoCore {
       err = errno;
       break;
     }
-    if (!acc.empty()) {
-      CallData(acc.data(), acc.size());
+    size_t total = acc.size() + have;
+    if (total > 0) {
+      if (acc.empty()) {
+        CallData(scratch_.data(), have);
+      } else {
+        acc.insert(acc.end(), scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(have));
+        CallData(acc.data(), acc.size());
+      }
       if (closed_) return;
     }
     if (err == EIO && pty_master_) return;  // no peer (see the top of the file)
-    if (err == 0 && eof && acc.empty() && HungUp(fd_)) err = EIO;  // VMIN=0: 0 is "no data" unless hung up
+    if (err == 0 && eof && total == 0 && HungUp(fd_)) err = EIO;  // VMIN=0: 0 is "no data" unless hung up
     if (err != 0) Fail(err, "read", err == EIO ? "the device is gone" : "");
   }
 
@@ -503,6 +515,7 @@ class IoCore {
   bool refed_ = true;
   int events_ = 0;
   std::deque<std::vector<uint8_t>> queue_;
+  std::vector<uint8_t> scratch_;
   size_t front_off_ = 0;
   size_t pending_ = 0;
   napi_ref self_ref_ = nullptr;
