@@ -220,3 +220,40 @@ export async function withClient<T>(g: GlobalOptions, out: Output, fn: (client: 
     await opened.close();
   }
 }
+
+/** The global options of a batch line: the line's own options over the batch's. */
+export function mergeGlobals(parent: GlobalOptions, own: GlobalOptions): GlobalOptions {
+  const g: GlobalOptions = { ...parent };
+  if (own.timeoutMs !== undefined) g.timeoutMs = own.timeoutMs;
+  if (own.retries !== undefined) g.retries = own.retries;
+  if (own.frameSize !== undefined) g.frameSize = own.frameSize;
+  if (own.window !== undefined) g.window = own.window;
+  if (own.encoding !== undefined) g.encoding = own.encoding;
+  g.verbose = Math.max(parent.verbose, own.verbose);
+  return g;
+}
+
+/** One connection opened on first use and shared by several commands (`batch`). */
+export class SharedDevice {
+  readonly #g: GlobalOptions;
+  readonly #out: Output;
+  #opened: Promise<OpenedClient> | undefined;
+
+  constructor(g: GlobalOptions, out: Output) {
+    this.#g = g;
+    this.#out = out;
+  }
+
+  /** Runs `fn` with the shared client, opening it first when needed. */
+  async use<T>(fn: (client: MCUmgrClient) => Promise<T>): Promise<T> {
+    this.#opened ??= (async () => openClient(this.#g, resolveTarget(this.#g), this.#out))();
+    const o = await this.#opened;
+    return fn(o.client);
+  }
+
+  /** Closes the connection if it was opened. */
+  async close(): Promise<void> {
+    const o = await this.#opened?.catch(() => undefined);
+    await o?.close();
+  }
+}

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import type { MCUmgrClient } from '../client.js';
-import { globalsOf, withClient, type GlobalOptions } from './connect.js';
+import { globalsOf, mergeGlobals, withClient, type GlobalOptions, type SharedDevice } from './connect.js';
 import { CliUsageError, Output } from './output.js';
 
 /** Shared state of one run of the command. */
@@ -21,6 +21,15 @@ export interface CliContext {
    * long-running commands. Installing it replaces the default "die at once" behaviour.
    */
   waitForStop(): Promise<string>;
+  /** Inside `batch`: the batch's global options, which a line's own options override. */
+  readonly inherited?: GlobalOptions;
+  /** Inside `batch`: the one connection all its commands share. */
+  readonly shared?: SharedDevice;
+  /**
+   * Runs another command line in this process (for `batch`): with the given output, inherited
+   * global options and shared device. Resolves with its exit code.
+   */
+  runNested(args: readonly string[], nested: { out: Output; inherited: GlobalOptions; shared: SharedDevice }): Promise<number>;
 }
 
 /** What an action gets: the global options and a way to reach the device. */
@@ -33,8 +42,14 @@ export interface ActionEnv {
 
 /** Builds the environment of the action being run by `cmd`. */
 export function envOf(ctx: CliContext, cmd: Command): ActionEnv {
-  const g = globalsOf(cmd);
-  return { g, out: ctx.out, device: (fn) => withClient(g, ctx.out, fn) };
+  const own = globalsOf(cmd);
+  if (ctx.inherited && ctx.shared) {
+    if (own.conn.length > 0) throw new CliUsageError('--conn cannot be given on a line of a batch; give it to "batch" itself');
+    const g = mergeGlobals(ctx.inherited, own);
+    const shared = ctx.shared;
+    return { g, out: ctx.out, device: (fn) => shared.use(fn) };
+  }
+  return { g: own, out: ctx.out, device: (fn) => withClient(own, ctx.out, fn) };
 }
 
 /**

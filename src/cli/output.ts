@@ -127,12 +127,28 @@ export class Output {
   /** `-v` count. */
   readonly verbose: number;
   readonly #s: OutputStreams;
+  readonly #capture: ((doc: unknown, kind: 'result' | 'error') => void) | undefined;
   #printed = false;
 
-  constructor(json: boolean, verbose: number, streams: OutputStreams = { stdout: process.stdout, stderr: process.stderr }) {
+  /**
+   * @param capture with `--json`, receives the document instead of stdout (used by `batch`, which
+   *   prints one document for all its commands).
+   */
+  constructor(
+    json: boolean,
+    verbose: number,
+    streams: OutputStreams = { stdout: process.stdout, stderr: process.stderr },
+    capture?: (doc: unknown, kind: 'result' | 'error') => void,
+  ) {
     this.json = json;
     this.verbose = verbose;
     this.#s = streams;
+    this.#capture = capture;
+  }
+
+  #emit(doc: unknown, kind: 'result' | 'error'): void {
+    if (this.#capture) this.#capture(doc, kind);
+    else this.#s.stdout.write(JSON.stringify(doc) + '\n');
   }
 
   /** The streams in use. */
@@ -157,7 +173,7 @@ export class Output {
   result<T>(value: T, human?: string | ((v: T) => string)): void {
     this.#printed = true;
     if (this.json) {
-      this.#s.stdout.write(JSON.stringify(toJsonValue(value)) + '\n');
+      this.#emit(toJsonValue(value), 'result');
       return;
     }
     const text = typeof human === 'function' ? human(value) : human ?? defaultHuman(value);
@@ -196,7 +212,7 @@ export class Output {
         Object.assign(extra, { group: err.group, command: err.command, rc: err.rc, rcName: err.rcName, style: err.style });
         if (err.reason !== undefined) extra.reason = err.reason;
       }
-      this.#s.stdout.write(JSON.stringify({ error: { name, code, message, ...extra } }) + '\n');
+      this.#emit({ error: { name, code, message, ...extra } }, 'error');
     } else {
       this.#s.stderr.write(`error: ${message} (${code})\n`);
       if (this.verbose >= 2 && err instanceof Error && err.stack) this.#s.stderr.write(err.stack + '\n');

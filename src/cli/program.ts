@@ -22,6 +22,7 @@ import { registerList } from './list.js';
 import { registerSim } from './sim.js';
 import { registerBulk } from './bulk.js';
 import { registerBench } from './bench.js';
+import { registerBatch } from './batch.js';
 
 const EPILOG = `
 Connection strings (--conn or the MCUMGR_CONN environment variable):
@@ -80,6 +81,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerSim(program, ctx);
   registerBulk(program, ctx);
   registerBench(program, ctx);
+  registerBatch(program, ctx);
   return program;
 }
 
@@ -108,23 +110,40 @@ function prescanVerbose(args: readonly string[]): number {
  */
 export async function runCli(args: readonly string[], streams?: OutputStreams): Promise<number> {
   const dash = args.indexOf('--');
+  const before = dash >= 0 ? args.slice(0, dash) : args;
+  return runWith(args, { out: new Output(prescanJson(before), prescanVerbose(before), streams) });
+}
+
+let stopSignal: Promise<string> | undefined;
+
+/** Resolves with the name of the first SIGINT/SIGTERM (installing the handlers on first use). */
+function waitForStop(): Promise<string> {
+  return (stopSignal ??= new Promise<string>((resolve) => {
+    const on = (sig: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  }));
+}
+
+async function runWith(
+  args: readonly string[],
+  base: { out: Output; inherited?: CliContext['inherited']; shared?: CliContext['shared'] },
+): Promise<number> {
+  const dash = args.indexOf('--');
   const before = dash >= 0 ? args.slice(0, dash) : [...args];
   const passthrough = dash >= 0 ? args.slice(dash + 1) : undefined;
-  const out = new Output(prescanJson(before), prescanVerbose(before), streams);
-  let stop: Promise<string> | undefined;
+  const out = base.out;
   const ctx: CliContext = {
     out,
     passthrough,
-    waitForStop: () =>
-      (stop ??= new Promise<string>((resolve) => {
-        const on = (sig: NodeJS.Signals): void => {
-          process.off('SIGINT', on);
-          process.off('SIGTERM', on);
-          resolve(sig);
-        };
-        process.on('SIGINT', on);
-        process.on('SIGTERM', on);
-      })),
+    waitForStop,
+    ...(base.inherited ? { inherited: base.inherited } : {}),
+    ...(base.shared ? { shared: base.shared } : {}),
+    runNested: (a, nested) => runWith(a, nested),
   };
   const program = buildProgram(ctx);
   program.hook('preAction', (_root, actionCommand) => {
