@@ -32,6 +32,10 @@ import type {
   WorkerTask,
 } from './types.js';
 
+/** piscina's balancer type (not exported from its entry point). */
+type PiscinaLoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
+type PiscinaWorker = Parameters<PiscinaLoadBalancer>[1][number];
+
 /** Keys of {@link BulkDeviceOptions} (what a target may override). */
 const DEVICE_KEYS = [
   'mode',
@@ -53,7 +57,7 @@ const DEVICE_KEYS = [
   'client',
 ] as const;
 /** Keys only the whole job has. */
-const JOB_KEYS = ['job', 'concurrency', 'deadlineMs', 'signal', 'onProgress', 'progressIntervalMs', 'abortGraceMs'] as const;
+const JOB_KEYS = ['job', 'concurrency', 'threads', 'deadlineMs', 'signal', 'onProgress', 'progressIntervalMs', 'abortGraceMs'] as const;
 
 /**
  * Where the worker module is and how to start it: next to this file, as `.ts` under tsx when the
@@ -113,7 +117,9 @@ export async function bulkFlash(targets: readonly BulkTarget[], image: Uint8Arra
   const opts = checkOptions(options);
   const job = checkJob(opts.job);
   const devices = checkTargets(targets, opts);
-  const concurrency = opts.concurrency ?? Math.min(devices.length, availableParallelism() * 4);
+  const concurrency = Math.min(devices.length, opts.concurrency ?? availableParallelism() * 4);
+  const threads = Math.min(concurrency, opts.threads ?? availableParallelism());
+  const perThread = Math.ceil(concurrency / threads);
   const progressIntervalMs = opts.progressIntervalMs ?? 100;
   const abortGraceMs = opts.abortGraceMs ?? 1000;
 
@@ -169,9 +175,10 @@ export async function bulkFlash(targets: readonly BulkTarget[], image: Uint8Arra
   const pool = new Piscina<WorkerTask, WorkerOutcome>({
     filename,
     execArgv,
-    minThreads: 0,
-    maxThreads: concurrency,
-    concurrentTasksPerWorker: 1, // aborting a running task stops its whole worker: one device per worker
+    minThreads: threads, // start them all at once: the tasks are queued right away
+    maxThreads: threads,
+    concurrentTasksPerWorker: perThread,
+    loadBalancer: devicesPerThread(perThread),
     idleTimeout: 1000,
     atomics: 'disabled', // workers keep their event loop between tasks (I/O, not CPU)
   });
@@ -209,7 +216,7 @@ export async function bulkFlash(targets: readonly BulkTarget[], image: Uint8Arra
   const onAbort = (): void => stop('abort');
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
-  const tasks = devices.map((d) => {
+  const runDevice = (d: Device): Promise<void> => {
     const { port1, port2 } = new MessageChannel();
     d.port = port1;
     port1.on('message', (m: FromWorker) => {
@@ -244,7 +251,20 @@ export async function bulkFlash(targets: readonly BulkTarget[], image: Uint8Arra
         settle(d, failedResult(d, d.last?.step ?? 'queued', error, d.started ? (performance.now() - d.startedAt) / 1000 : 0));
       },
     );
-  });
+  };
+  // At most `concurrency` devices at once: the next one is handed to the pool when one finishes.
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < devices.length) {
+      const d = devices[next++]!;
+      if (d.result) {
+        d.taskDone = true; // settled (deadline, abort) before it was handed to the pool
+        continue;
+      }
+      await runDevice(d);
+    }
+  };
+  const tasks = Array.from({ length: concurrency }, lane);
 
   try {
     await Promise.all(tasks);
@@ -263,6 +283,28 @@ export async function bulkFlash(targets: readonly BulkTarget[], image: Uint8Arra
     seconds: (performance.now() - t0) / 1000,
     stopped,
     image: info ? { size: info.size, version: info.versionString, hash: info.hash.toString('hex') } : undefined,
+  };
+}
+
+/**
+ * Piscina's own balancer gives a task that carries an AbortSignal a worker of its own, because
+ * aborting a running task stops its whole worker. Here that happens only when the whole job stops
+ * (deadline, abort: every device on the worker is being stopped anyway), never for one device's
+ * failure, so a worker may carry up to `perThread` devices, signals or not.
+ */
+function devicesPerThread(perThread: number): PiscinaLoadBalancer {
+  return (_task, workers) => {
+    let best: PiscinaWorker | null = null;
+    let bestUsage = perThread;
+    for (const w of workers) {
+      if (w.terminating || w.destroyed) continue;
+      const usage = w.isRunningAbortableTask ? 1 : w.currentUsage;
+      if (usage < bestUsage) {
+        best = w;
+        bestUsage = usage;
+      }
+    }
+    return best;
   };
 }
 
@@ -334,6 +376,7 @@ function checkOptions(options: BulkOptions): BulkOptions {
   }
   const o = options;
   if (o.concurrency !== undefined) checkInt('options.concurrency', o.concurrency, 1, 1024);
+  if (o.threads !== undefined) checkInt('options.threads', o.threads, 1, 256);
   if (o.deadlineMs !== undefined) checkNumber('options.deadlineMs', o.deadlineMs, 1, 2 ** 31 - 1);
   if (o.progressIntervalMs !== undefined) checkNumber('options.progressIntervalMs', o.progressIntervalMs, 0, 60_000);
   if (o.abortGraceMs !== undefined) checkNumber('options.abortGraceMs', o.abortGraceMs, 0, 60_000);
