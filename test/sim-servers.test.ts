@@ -44,7 +44,7 @@ const rsp = (p: Buffer): Buffer => {
 };
 
 test('serveMemory: a Transport whose packets go through the link model', async () => {
-  const core = new EchoCore({}, 10);
+  const core = new EchoCore({}, 60);
   const t = serveMemory(core, { latencyMs: 2 });
   assert.equal(t.kind, 'memory');
   const got: Buffer[] = [];
@@ -52,7 +52,7 @@ test('serveMemory: a Transport whose packets go through the link model', async (
   let closed = 0;
   t.on('close', () => closed++);
   for (let i = 0; i < 6; i++) await t.send(req(i));
-  await sleep(120);
+  await sleep(400);
   assert.deepEqual(
     got.map((p) => p[6]),
     [0, 1, 2],

@@ -79,6 +79,11 @@ export interface LinkOptions {
   onOutput: (data: Buffer, to: unknown) => void;
   /** Millisecond clock. Default `performance.now`. */
   clock?: () => number;
+  /**
+   * Called when the core throws (the request is then dropped, as a crashed handler would lose it).
+   * Default: a process warning, so a core bug is visible without stopping the simulator.
+   */
+  onCoreError?: (err: unknown) => void;
 }
 
 /** Why the link model lost bytes or packets (not counting injected faults). */
@@ -356,6 +361,7 @@ export class DeviceLink {
   readonly #bootBanner: Buffer | undefined;
   readonly #udpMtu: number;
   readonly #split: 'zephyr' | 'plain';
+  readonly #onCoreError: (err: unknown) => void;
 
   readonly #heap = new EventHeap();
   #seq = 0;
@@ -462,6 +468,9 @@ export class DeviceLink {
     if (!Number.isInteger(mtu) || mtu < 8) throw new RangeError(`udpMtu must be an integer >= 8, got ${String(mtu)}`);
     this.#udpMtu = mtu;
     this.#split = this.model === 'mcuboot' ? 'plain' : 'zephyr';
+    this.#onCoreError =
+      opts.onCoreError ??
+      ((e) => process.emitWarning(`simulated device core threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, 'McuMgrSimWarning'));
 
     this.faults = new FaultInjector(opts.faults, opts.seed ?? Math.floor(Math.random() * 0x100000000), () => this.#clock() - this.#t0);
     const slow = this.faults.config.slowBytesPerSec;
@@ -1116,10 +1125,7 @@ export class DeviceLink {
       const busy = Number.isFinite(step.busyMs) && step.busyMs > 0 ? step.busyMs : 0;
       return { responses: step.responses ?? [], busyMs: busy, ...(step.resetAfterMs !== undefined ? { resetAfterMs: step.resetAfterMs } : {}) };
     } catch (e) {
-      this.#stats.coreErrors++;
-      queueMicrotask(() => {
-        throw e;
-      });
+      this.#coreError(e);
       return { responses: [], busyMs: 0 };
     }
   }
@@ -1187,6 +1193,15 @@ export class DeviceLink {
     });
   }
 
+  #coreError(e: unknown): void {
+    this.#stats.coreErrors++;
+    try {
+      this.#onCoreError(e);
+    } catch {
+      // The reporter's own failure must not break the link.
+    }
+  }
+
   #afterStep(step: DeviceStep, t: number): void {
     if (step.resetAfterMs !== undefined && Number.isFinite(step.resetAfterMs)) {
       this.#schedule(t + Math.max(0, step.resetAfterMs), this.#gen, (tr) => this.#reboot(tr, 'os reset', false));
@@ -1233,10 +1248,7 @@ export class DeviceLink {
     try {
       this.core.reboot();
     } catch (e) {
-      this.#stats.coreErrors++;
-      queueMicrotask(() => {
-        throw e;
-      });
+      this.#coreError(e);
     }
     this.#netbufFree = this.limits.netbufCount;
     this.#curLine = null;
