@@ -124,10 +124,7 @@ export function registerBench(program: Command, ctx: CliContext): void {
             const cap = bufSize ?? ZEPHYR_DEFAULT_NETBUF;
             let frames = frameList ?? DEFAULT_FRAME_SIZES.filter((f) => f <= cap);
             if (frameList === undefined && !frames.includes(cap)) frames = [...frames, cap];
-            frames = frames.filter((f) => {
-              if (f > cap && frameList) env.out.note(`frame size ${f} is larger than the device's buffer (${cap}); trying anyway`);
-              return true;
-            });
+            for (const f of frames) if (f > cap) env.out.note(`frame size ${f} is larger than the device's buffer (${cap}); trying anyway`);
             const winList = windows.filter((w) => {
               if (w !== 'auto' && bufCount !== undefined && w > Math.max(1, bufCount - 1)) {
                 env.out.note(`window ${w} skipped: the device has buf_count ${bufCount}, so at most ${Math.max(1, bufCount - 1)} requests fit`);
@@ -170,8 +167,7 @@ export function registerBench(program: Command, ctx: CliContext): void {
             }
             const uploads = runs.filter((r) => r.direction === 'upload' && !r.error);
             const best = uploads.reduce<BenchRun | undefined>((a, r) => (!a || r.throughput > a.throughput ? r : a), undefined);
-            const largest = Math.max(...uploads.map((r) => r.frameSize ?? 0));
-            const limited = best !== undefined && best.frameSize === largest && largest >= cap;
+            const limited = bufferLimited(uploads, cap);
             const advice = kconfigAdvice(bufSize, bufCount, limited, serial);
             return { device: { bufSize, bufCount, transport: client.transport.kind }, bytes: data.length, target: o.target, runs, best, advice };
           });
@@ -195,6 +191,20 @@ export function registerBench(program: Command, ctx: CliContext): void {
         },
       ),
     );
+}
+
+/**
+ * Whether the device's buffer is what limits uploads: the best upload at the largest frame it
+ * accepts is within 10% of the best overall, and larger frames clearly helped (at least 20% over
+ * the smallest frame tried).
+ */
+export function bufferLimited(uploads: readonly BenchRun[], cap: number): boolean {
+  const bestAt = (f: number): number => Math.max(0, ...uploads.filter((r) => r.frameSize === f).map((r) => r.throughput));
+  const sizes = [...new Set(uploads.map((r) => r.frameSize ?? 0))].filter((f) => f > 0 && f <= cap).sort((a, b) => a - b);
+  if (sizes.length < 2) return false;
+  const best = Math.max(...uploads.map((r) => r.throughput));
+  const atCap = bestAt(sizes[sizes.length - 1]!);
+  return atCap >= 0.9 * best && atCap >= 1.2 * bestAt(sizes[0]!);
 }
 
 async function measure(

@@ -52,7 +52,7 @@ export function registerEnum(program: Command, ctx: CliContext): void {
         const ids = groups && groups.length ? groups.map((g, k) => parseUint(`groups[${k}]`, g, 0, 0xffff)) : undefined;
         const details = await env.device((c) => c.enum.details(ids));
         env.out.result({ groups: details }, (v) =>
-          table(['group', 'name', 'handlers'], v.groups.map((d) => [d.group, d.name ?? groupName(d.group), d.handlers ?? '-'])),
+          table(['group', 'name', 'handlers'], v.groups.map((d) => [d.group, d.name || groupName(d.group), d.handlers ?? '-'])),
         );
       }),
     );
