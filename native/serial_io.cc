@@ -475,9 +475,15 @@ class IoCore {
     }
     napi_value result;
     napi_status st = napi_make_callback(env_, async_ctx_, recv, fn, argc, argv, &result);
-    if (st == napi_pending_exception) {
+    if (st != napi_ok) {
+      // A listener threw: report it like an exception thrown from an event listener. While the
+      // env is stopping (worker terminate, process.exit) JS cannot run and nothing is pending.
+      bool pending = false;
       napi_value exc;
-      if (napi_get_and_clear_last_exception(env_, &exc) == napi_ok) napi_fatal_exception(env_, exc);
+      if (napi_is_exception_pending(env_, &pending) == napi_ok && pending &&
+          napi_get_and_clear_last_exception(env_, &exc) == napi_ok) {
+        napi_fatal_exception(env_, exc);
+      }
     }
   }
 
