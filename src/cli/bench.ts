@@ -68,7 +68,7 @@ export function kconfigAdvice(bufSize: number | undefined, bufCount: number | un
   }
   if (!limited || bufSize >= RECOMMENDED_NETBUF) return lines;
   lines.push(
-    `The device's SMP buffer (buf_size ${bufSize}) limits throughput: the fastest upload used the largest frame it accepts.`,
+    `The device's SMP buffer (buf_size ${bufSize}) limits throughput: uploads still speed up with the frame size at the largest frame it accepts.`,
     'Raise it in the application\'s prj.conf, e.g.:',
     `  CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE=${RECOMMENDED_NETBUF}`,
     '  CONFIG_MCUMGR_TRANSPORT_WORKQUEUE_STACK_SIZE=8192   (the SMP work queue stack must grow with the buffer, or it overflows)',
