@@ -242,3 +242,116 @@ test('simulator process: the spec is checked; failures come back as an error', a
   assert.throws(() => expandSpec({ count: 0 }), RangeError);
   await assert.rejects(spawnSimulatorProcess([{ transport: 'memory' }]), /pty or udp, not memory/);
 });
+
+// ------------------------------------------------------------------ with the real protocol core
+
+const ECHO_REQ_PKT = Buffer.from('0800000600000100a16164626869', 'hex');
+const ECHO_RSP_PKT = Buffer.from('0900000700000100bf6172626869ff', 'hex');
+
+ptyTest('real core over a PTY: the §9.2 echo frame gets Zephyr\'s reply bytes', async () => {
+  const sim = await startSimulator({ personality: 'zephyr', transport: 'pty', encoding: 'console', baudRate: 115200 });
+  const path = /^serial:([^?]+)\?/.exec(sim.connection)![1]!;
+  const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+  try {
+    fs.writeSync(fd, Buffer.from('\x06\x09ABAIAAAGAAABAKFhZGJoaVNt\n', 'latin1'));
+    const want = Buffer.from('\x06\x09ABEJAAAHAAABAL9hcmJoaf94ww==\n', 'latin1');
+    assert.deepEqual(await readFd(fd, want.length), want);
+    assert.equal(sim.stats().handled, 1);
+  } finally {
+    fs.closeSync(fd);
+    await sim.close();
+  }
+});
+
+ptyTest('real MCUboot core over a PTY in COBS: §5.5 echo frames', async () => {
+  const sim = await startSimulator({ personality: 'mcuboot', transport: 'pty', encoding: 'cobs', baudRate: 115200 });
+  const path = /^serial:([^?]+)\?/.exec(sim.connection)![1]!;
+  const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+  try {
+    fs.writeSync(fd, Buffer.from('00020801020601020109a16164626869536d00', 'hex')); // leading 0x00 flushes
+    const want = Buffer.from('02090102070102010abf6172626869ff78c300', 'hex');
+    assert.deepEqual(await readFd(fd, want.length), want);
+  } finally {
+    fs.closeSync(fd);
+    await sim.close();
+  }
+});
+
+test('real core over UDP and in memory: echo', async () => {
+  const udp = await startSimulator({ transport: 'udp' });
+  assert.equal(udp.device.limits.netbufSize, 2048, 'Zephyr with UDP: NETBUF_SIZE 2048');
+  assert.equal(udp.device.limits.netbufCount, 2);
+  const c = await udpClient();
+  try {
+    const port = Number(/:(\d+)$/.exec(udp.connection)![1]);
+    c.sock.send(ECHO_REQ_PKT, port, '127.0.0.1');
+    const deadline = Date.now() + 2000;
+    while (c.got.length === 0 && Date.now() < deadline) await sleep(5);
+    assert.deepEqual(c.got, [ECHO_RSP_PKT]);
+  } finally {
+    c.sock.close();
+    await udp.close();
+  }
+  const mem = await startSimulator({ transport: 'memory', latencyMs: 1 });
+  const got: Buffer[] = [];
+  mem.transport!.on('packet', (p) => got.push(p));
+  await mem.transport!.send(ECHO_REQ_PKT);
+  await sleep(30);
+  assert.deepEqual(got, [ECHO_RSP_PKT]);
+  await mem.close();
+});
+
+test('real core: an os reset (group 0, id 5) reboots the device after the answer; it is silent while booting', async () => {
+  const sim = await startSimulator({ transport: 'memory', bootMs: 300 });
+  const got: Buffer[] = [];
+  sim.transport!.on('packet', (p) => got.push(p));
+  const reset = buildPacket({ op: 2, version: 1, flags: 0, group: 0, seq: 7, id: 5 }, Buffer.from([0xa0]));
+  await sim.transport!.send(reset);
+  const deadline = Date.now() + 3000;
+  while (sim.stats().resets === 0 && Date.now() < deadline) await sleep(10);
+  assert.equal(got.length, 1);
+  assert.equal(got[0]![0]! & 7, 3, 'WRITE_RSP');
+  assert.equal(sim.stats().resets, 1);
+  await sim.transport!.send(ECHO_REQ_PKT); // booting: lost
+  await sleep(350);
+  await sim.transport!.send(ECHO_REQ_PKT);
+  await sleep(30);
+  assert.deepEqual(got.slice(1), [ECHO_RSP_PKT]);
+  await sim.close();
+});
+
+ptyTest('simulator process: N devices in a child process, reachable by their connection strings', async () => {
+  const proc = await spawnSimulatorProcess([
+    { transport: 'pty', encoding: 'console' },
+    { transport: 'pty', encoding: 'raw', baudRate: 1_000_000 },
+    { transport: 'udp' },
+  ]);
+  try {
+    assert.equal(proc.connections.length, 3);
+    assert.match(proc.connections[0]!, /^serial:\/dev\/.+\?baud=115200&encoding=console$/);
+    assert.match(proc.connections[1]!, /^serial:\/dev\/.+\?baud=1000000&encoding=raw$/);
+    assert.match(proc.connections[2]!, /^udp:127\.0\.0\.1:\d+$/);
+    const fd = fs.openSync(/^serial:([^?]+)\?/.exec(proc.connections[0]!)![1]!, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+    try {
+      fs.writeSync(fd, Buffer.from('\x06\x09ABAIAAAGAAABAKFhZGJoaVNt\n', 'latin1'));
+      const want = Buffer.from('\x06\x09ABEJAAAHAAABAL9hcmJoaf94ww==\n', 'latin1');
+      assert.deepEqual(await readFd(fd, want.length), want);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const raw = fs.openSync(/^serial:([^?]+)\?/.exec(proc.connections[1]!)![1]!, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+    try {
+      fs.writeSync(raw, ECHO_REQ_PKT);
+      assert.deepEqual(await readFd(raw, ECHO_RSP_PKT.length), ECHO_RSP_PKT);
+    } finally {
+      fs.closeSync(raw);
+    }
+    const stats = await proc.stats();
+    assert.equal(stats.length, 3);
+    assert.equal(stats[0]!.handled, 1);
+    assert.equal(stats[1]!.handled, 1);
+  } finally {
+    await proc.close();
+  }
+  assert.ok(proc.child.exitCode !== null || proc.child.signalCode !== null);
+});

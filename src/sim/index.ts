@@ -10,7 +10,7 @@
  * console.log(sim.connection); // serial:/dev/pts/5?baud=115200&encoding=console
  * @module
  */
-export type { DeviceStep, DeviceLimits, SimDeviceCore } from './types.js';
+export * from './device/index.js';
 export {
   DeviceLink,
   enomemResponse,

@@ -12,6 +12,7 @@ import { serveMemory } from './serve-memory.js';
 import { servePty } from './serve-pty.js';
 import { serveUdp } from './serve-udp.js';
 import type { DeviceLimits, SimDeviceCore } from './types.js';
+import { createMcubootDevice, createZephyrDevice, type McubootDeviceOptions, type ZephyrDeviceOptions } from './device/index.js';
 
 /** How the simulated device is reached. */
 export type SimTransportKind = 'pty' | 'udp' | 'memory';
@@ -50,7 +51,7 @@ export interface SimulatorOptions {
   /** UDP: port to bind. Default 0 (any free port). */
   port?: number;
   /** Options for the core's factory (`createZephyrDevice(device)` / `createMcubootDevice(device)`). */
-  device?: Record<string, unknown>;
+  device?: ZephyrDeviceOptions | McubootDeviceOptions;
   /** A ready-made core to serve instead of building one (then `personality` and `device` are ignored). */
   core?: SimDeviceCore;
 }
@@ -77,32 +78,24 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
-/** A factory of protocol cores, as exported by `./device/index.js`. */
+/** A factory of protocol cores (`createZephyrDevice`, `createMcubootDevice`). */
 export type DeviceFactory = (opts?: Record<string, unknown>) => SimDeviceCore;
 
-interface DeviceModule {
-  createZephyrDevice?: DeviceFactory;
-  createMcubootDevice?: DeviceFactory;
-}
-
-// Resolved at run time so this module loads (e.g. for serving a custom core) even in a build
-// without the protocol core.
-const DEVICE_MODULE = './device/index.js';
-
-/** Builds a core of the given personality with the device package's factories. */
-export async function createDevice(personality: SimPersonality, opts: Record<string, unknown> = {}): Promise<SimDeviceCore> {
-  if (personality !== 'zephyr' && personality !== 'mcuboot') {
-    throw new RangeError(`personality must be zephyr or mcuboot, got ${String(personality)}`);
+/**
+ * Builds a core of the given personality. For Zephyr served over UDP, the pool defaults become
+ * Zephyr's UDP ones (NETBUF_SIZE 2048, NETBUF_COUNT 2) unless `opts` sets them.
+ */
+export function createDevice(
+  personality: SimPersonality,
+  opts: ZephyrDeviceOptions | McubootDeviceOptions = {},
+  transport?: SimTransportKind,
+): SimDeviceCore {
+  if (personality === 'zephyr') {
+    const udpDefaults = transport === 'udp' ? { netbufSize: 2048, netbufCount: 2 } : {};
+    return createZephyrDevice({ ...udpDefaults, ...(opts as ZephyrDeviceOptions) });
   }
-  let mod: DeviceModule;
-  try {
-    mod = (await import(DEVICE_MODULE)) as DeviceModule;
-  } catch (e) {
-    throw new Error(`the simulated device core (src/sim/device) is not available: ${(e as Error).message}`, { cause: e });
-  }
-  const make = personality === 'zephyr' ? mod.createZephyrDevice : mod.createMcubootDevice;
-  if (typeof make !== 'function') throw new Error(`the device core has no factory for the ${personality} personality`);
-  return make(opts);
+  if (personality === 'mcuboot') return createMcubootDevice(opts as McubootDeviceOptions);
+  throw new RangeError(`personality must be zephyr or mcuboot, got ${String(personality)}`);
 }
 
 /**
@@ -118,7 +111,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   if (opts === null || typeof opts !== 'object') throw new TypeError('startSimulator(opts): opts must be an object');
   const kind = opts.transport ?? 'memory';
   if (kind !== 'pty' && kind !== 'udp' && kind !== 'memory') throw new RangeError(`transport must be pty, udp or memory, got ${String(kind)}`);
-  const core = opts.core ?? (await createDevice(opts.personality ?? 'zephyr', opts.device ?? {}));
+  const core = opts.core ?? createDevice(opts.personality ?? 'zephyr', opts.device ?? {}, kind);
   const personality = core.personality;
   const linkOpts = {
     ...(opts.baudRate !== undefined ? { baudRate: opts.baudRate } : {}),
