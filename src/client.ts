@@ -464,8 +464,10 @@ export class MCUmgrClient implements AsyncDisposable {
     return this.#request(op, group, id, body, { ...call, rawErrors: o.rawErrors });
   }
 
-  #request(op: number, group: number, id: number, body: CborMap | Uint8Array, opts: GroupRequest = {}): Promise<SmpResponse> {
-    if (this.closed) return Promise.reject(new SmpClosedError());
+  async #request(op: number, group: number, id: number, body: CborMap | Uint8Array, opts: GroupRequest = {}): Promise<SmpResponse> {
+    // A command issued while the link is being reopened goes out on the new link.
+    if (this.#reconnecting) await this.#reconnecting.catch(() => undefined);
+    if (this.closed) throw new SmpClosedError();
     const timeoutMs = opts.timeoutMs ?? this.#timeouts[opts.timeoutClass ?? 'default'];
     return this.#session.request(op, group, id, body, {
       timeoutMs,

@@ -151,6 +151,9 @@ describe('MCUmgrClient over UDP', () => {
     assert.equal(client.closed, false);
     assert.equal(client.frameSize, 1024);
     assert.equal(await client.os.echo('back'), 'back');
+    // A command issued while reconnecting waits for the new link.
+    const during = Promise.all([client.reconnect(), client.os.echo('during')]);
+    assert.equal((await during)[1], 'during');
     await client.close();
     assert.equal(client.canReconnect, false);
     await assert.rejects(client.reconnect(), SmpClosedError);
