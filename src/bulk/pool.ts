@@ -60,16 +60,29 @@ const DEVICE_KEYS = [
 const JOB_KEYS = ['job', 'concurrency', 'threads', 'deadlineMs', 'signal', 'onProgress', 'progressIntervalMs', 'abortGraceMs'] as const;
 
 /**
- * Where the worker module is and how to start it: next to this file, as `.ts` under tsx when the
- * library runs from its sources (tests, the demo), as `.js` when it runs from `dist/`.
+ * Where the worker module is and how to start it: next to this file, as `.js` when the library
+ * runs from `dist/`, as `.ts` when it runs from its sources under tsx (tests, the demo).
+ *
+ * From sources the worker needs tsx's ESM hooks in its own thread. `--import tsx` is not enough on
+ * Node 20: tsx registers its ESM hooks only on the main thread there (it cannot tell a user worker
+ * from Node's internal hooks thread), so a worker would load `.ts` files only through tsx's
+ * CommonJS hook, and a dynamic `import('./x.js')` of a `.ts` module (the client opens its serial
+ * transport that way) would fail. So the worker registers the hooks itself through tsx's API
+ * (`tsx/esm/api` `register()`), which works on every Node version tsx supports; when that module
+ * cannot be resolved, it falls back to `--import tsx`.
  */
 export function workerSpec(): { filename: string; execArgv: string[] } {
   const self = import.meta.url;
   const fromSource = /\.[cm]?ts$/.test(new URL(self).pathname);
-  return {
-    filename: new URL(fromSource ? './worker.ts' : './worker.js', self).href,
-    execArgv: fromSource ? ['--import', 'tsx'] : [],
-  };
+  if (!fromSource) return { filename: new URL('./worker.js', self).href, execArgv: [] };
+  let execArgv = ['--import', 'tsx'];
+  try {
+    const api = import.meta.resolve('tsx/esm/api');
+    execArgv = ['--import', `data:text/javascript,import{register}from${JSON.stringify(api)};register();`];
+  } catch {
+    /* keep --import tsx */
+  }
+  return { filename: new URL('./worker.ts', self).href, execArgv };
 }
 
 /** One device as the main thread tracks it. */
