@@ -96,7 +96,7 @@ export function registerBatch(program: Command, ctx: CliContext): void {
     .action(
       action(ctx, async (env, o: { keepGoing?: boolean }, file: string) => {
         if (ctx.shared) throw new CliUsageError('batch cannot run inside a batch');
-        resolveTarget(env.g); // a missing or malformed --conn fails before any line runs
+        if (env.g.conn.length > 0) resolveTarget(env.g); // a malformed --conn fails before any line runs
         await checkLocalInput('file', file);
         const text = file === '-' ? (await readStdin()).toString('utf8') : await readFile(file, 'utf8');
         const lines = parseBatch(text, file === '-' ? 'stdin' : file);

@@ -1,0 +1,157 @@
+/**
+ * The `mcumgr` command against an in-process simulated device (`--conn sim`), run as a child
+ * process. A `--conn sim` device lives as long as its process, so commands that depend on each
+ * other (upload then list, write then read) run in one `batch`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildImage, deterministicBytes, parseImage } from '../src/image/index.js';
+import { oneJson, runCli, tempDir } from './cli-util.js';
+
+const dir = tempDir();
+const imagePath = join(dir, 'app.bin');
+const image = buildImage({ size: 6000, version: '1.2.3', seed: 11 });
+writeFileSync(imagePath, image);
+const imageHash = parseImage(image).hash.toString('hex');
+const dataPath = join(dir, 'data.bin');
+const data = deterministicBytes(2500, 5);
+writeFileSync(dataPath, data);
+const backPath = join(dir, 'back.bin');
+
+test('one session: echo, image upload then list, fs round trip, shell, settings, stat, enum, raw', async () => {
+  const script = [
+    'os echo "hello cli"',
+    'os params',
+    'image list',
+    `image upload ${imagePath}`,
+    'image list',
+    `fs upload ${dataPath} /lfs/data.bin`,
+    `fs download /lfs/data.bin ${backPath}`,
+    'fs stat /lfs/data.bin',
+    'fs hash /lfs/data.bin --type sha256',
+    'shell exec -- kernel version',
+    "settings write app/name 'bench one'",
+    'settings read app/name',
+    'stat list',
+    'enum count',
+    `raw read os 0 '{"d":"raw hi"}'`,
+    'shell exec -- no-such-command',
+    'os echo after',
+  ].join('\n');
+  const run = await runCli(['--conn', 'sim', '--json', 'batch', '--keep-going'], { input: script });
+  const doc = oneJson(run);
+  assert.equal(run.code, 1, `a failing shell command fails the batch with 1; stderr: ${run.stderr}`);
+  assert.equal(doc.ok, false);
+  const r = doc.results as Array<{ command: string[]; exit: number; result?: any; error?: any }>;
+  assert.equal(r.length, 17);
+  const byLine = (i: number) => {
+    assert.equal(r[i]!.exit, i === 15 ? 1 : 0, `line ${i + 1} (${r[i]!.command.join(' ')}): ${JSON.stringify(r[i])}`);
+    return r[i]!.result;
+  };
+
+  assert.deepEqual(byLine(0), { text: 'hello cli' });
+  assert.ok(byLine(1).bufSize >= 64 && byLine(1).bufCount >= 1);
+  const before = byLine(2).images as Array<{ slot: number; hash: string; active: boolean }>;
+  assert.ok(before.some((s) => s.active && /^[0-9a-f]{64}$/.test(s.hash)), 'the running image is listed with its hash');
+  assert.ok(!before.some((s) => s.hash === imageHash));
+
+  const up = byLine(3);
+  assert.equal(up.hash, imageHash);
+  assert.equal(up.bytes, image.length);
+  assert.equal(up.version, '1.2.3');
+  const after = byLine(4).images as Array<{ slot: number; hash: string; active: boolean; version: string }>;
+  const landed = after.find((s) => s.hash === imageHash);
+  assert.ok(landed, 'the uploaded image is listed');
+  assert.equal(landed.slot, 1);
+  assert.equal(landed.active, false);
+  assert.equal(landed.version, '1.2.3');
+
+  assert.equal(byLine(5).bytes, data.length);
+  assert.equal(byLine(6).bytes, data.length);
+  assert.ok(readFileSync(backPath).equals(data), 'fs upload then download gives the same bytes');
+  assert.equal(byLine(7).size, data.length);
+  assert.equal(byLine(8).type, 'sha256');
+  assert.match(byLine(8).output, /^[0-9a-f]{64}$/);
+
+  const sh = byLine(9);
+  assert.deepEqual(sh.argv, ['kernel', 'version']);
+  assert.equal(sh.ret, 0);
+  assert.match(sh.output, /Zephyr version/);
+
+  assert.equal(byLine(10).written, true);
+  const st = byLine(11);
+  assert.equal(st.text, 'bench one');
+  assert.equal(st.value, Buffer.from('bench one').toString('hex'));
+
+  assert.ok(Array.isArray(byLine(12).groups) && byLine(12).groups.length > 0);
+  assert.ok(byLine(13).count >= 1);
+  assert.deepEqual(byLine(14).body, { r: 'raw hi' });
+  assert.equal(byLine(14).header.group, 0);
+
+  // A failing shell command: its output and ret are reported, the line exits 1.
+  const bad = byLine(15);
+  assert.notEqual(bad.ret, 0);
+  assert.equal(typeof bad.output, 'string');
+  // --keep-going ran the next line on the same device.
+  assert.deepEqual(byLine(16), { text: 'after' });
+});
+
+test('single commands print exactly one JSON document; human output by default', async () => {
+  const json = await runCli(['--conn', 'sim', 'os', 'echo', 'hi', '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  assert.deepEqual(oneJson(json), { text: 'hi' });
+  assert.equal(json.stderr, '');
+
+  const human = await runCli(['-c', 'sim', 'image', 'list']);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^image\s+slot\s+version\s+hash\s+flags$/m);
+  assert.match(human.stdout, /active confirmed/);
+});
+
+test('flash: upload, mark, reset, verify; step lines and the final state', async () => {
+  const run = await runCli(['--conn', 'sim', 'flash', imagePath, '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  const doc = oneJson(run);
+  assert.equal(doc.ok, true);
+  assert.equal(doc.hash, imageHash);
+  assert.deepEqual(
+    doc.steps.map((s: { step: string }) => s.step),
+    ['validate', 'check', 'upload', 'mark', 'reset', 'reconnect', 'verify', 'done'],
+  );
+  const running = doc.images.find((s: { active: boolean }) => s.active);
+  assert.equal(running.hash, imageHash);
+  assert.equal(running.confirmed, true);
+});
+
+test('image info reads a local file without a device; a corrupted image exits 4', async () => {
+  const bad = Buffer.from(image);
+  bad[100] = (bad[100] ?? 0) ^ 0xff; // body byte: the hash no longer matches
+  const badPath = join(dir, 'bad.bin');
+  writeFileSync(badPath, bad);
+  const run = await runCli(['--json', 'batch', '--keep-going'], { input: `image info ${imagePath}\nimage info ${badPath}\n` });
+  // batch needs no --conn as long as no line talks to a device
+  const r = oneJson(run).results;
+  assert.equal(r[0].exit, 0);
+  assert.equal(r[0].result.hash, imageHash);
+  assert.equal(r[0].result.version, '1.2.3');
+  assert.equal(r[0].result.hashVerified, true);
+  assert.equal(r[1].exit, 4);
+  assert.equal(r[1].error.code, 'IMAGE_ERR_FORMAT');
+  assert.equal(run.code, 4);
+});
+
+test('bulk flash on two simulated devices: every device verified, exit 0', async () => {
+  const run = await runCli(['--json', 'bulk', 'flash', imagePath, '--conn', 'sim', '--conn', 'sim']);
+  assert.equal(run.code, 0, run.stderr);
+  const doc = oneJson(run);
+  assert.equal(doc.ok, true);
+  assert.equal(doc.image.hash, imageHash);
+  assert.equal(doc.devices.length, 2);
+  for (const d of doc.devices) {
+    assert.equal(d.ok, true, JSON.stringify(d));
+    assert.equal(d.verified, true);
+    assert.equal(d.bytes, image.length);
+  }
+});
