@@ -104,10 +104,15 @@ test('single commands print exactly one JSON document; human output by default',
   assert.deepEqual(oneJson(json), { text: 'hi' });
   assert.equal(json.stderr, '');
 
-  const human = await runCli(['-c', 'sim', 'image', 'list']);
+  // Human output; "-" reads stdin and writes stdout.
+  const script = join(dir, 'human.txt');
+  writeFileSync(script, 'image list\nfs upload - /lfs/in.txt\nfs download /lfs/in.txt -\n');
+  const human = await runCli(['-c', 'sim', 'batch', script], { input: 'from stdin\n' });
   assert.equal(human.code, 0, human.stderr);
   assert.match(human.stdout, /^image\s+slot\s+version\s+hash\s+flags$/m);
   assert.match(human.stdout, /active confirmed/);
+  assert.match(human.stdout, /^uploaded 11 B to \/lfs\/in\.txt/m);
+  assert.match(human.stdout, /^from stdin$/m);
 });
 
 test('flash: upload, mark, reset, verify; step lines and the final state', async () => {
@@ -125,12 +130,12 @@ test('flash: upload, mark, reset, verify; step lines and the final state', async
   assert.equal(running.confirmed, true);
 });
 
-test('image info reads a local file without a device; a corrupted image exits 4', async () => {
+test('image info and list need no device; a corrupted image exits 4', async () => {
   const bad = Buffer.from(image);
   bad[100] = (bad[100] ?? 0) ^ 0xff; // body byte: the hash no longer matches
   const badPath = join(dir, 'bad.bin');
   writeFileSync(badPath, bad);
-  const run = await runCli(['--json', 'batch', '--keep-going'], { input: `image info ${imagePath}\nimage info ${badPath}\n` });
+  const run = await runCli(['--json', 'batch', '--keep-going'], { input: `image info ${imagePath}\nimage info ${badPath}\nlist\n` });
   // batch needs no --conn as long as no line talks to a device
   const r = oneJson(run).results;
   assert.equal(r[0].exit, 0);
@@ -139,6 +144,8 @@ test('image info reads a local file without a device; a corrupted image exits 4'
   assert.equal(r[0].result.hashVerified, true);
   assert.equal(r[1].exit, 4);
   assert.equal(r[1].error.code, 'IMAGE_ERR_FORMAT');
+  assert.equal(r[2].exit, 0, JSON.stringify(r[2]));
+  assert.ok(Array.isArray(r[2].result.ports));
   assert.equal(run.code, 4);
 });
 

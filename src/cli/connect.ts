@@ -80,7 +80,7 @@ export function countVerbose(_: string, previous: number | undefined): number {
 /** Adds the global options to the root command. */
 export function addGlobalOptions(program: Command): void {
   program
-    .option('-c, --conn <string>', 'device: serial:/dev/ttyACM0?baud=115200&encoding=console, usb:VID:PID[:SERIAL], udp:HOST[:PORT], sim or sim:mcuboot (repeat for bulk flash)', collectConn)
+    .option('-c, --conn <string>', 'the device: a connection string (see below), sim or sim:mcuboot; repeat for bulk flash', collectConn)
     .option('--json', 'machine output: exactly one JSON document on stdout (errors too)')
     .option('--timeout <ms>', 'deadline of each request in ms (default 5000)', intOption(1, 2 ** 31 - 1, 5000))
     .option('--retries <n>', 'resends of idempotent reads after a timeout (default 0)', intOption(0, 100, 2))

@@ -121,8 +121,12 @@ export async function readLocal(name: string, path: string): Promise<Buffer> {
   return readFile(path);
 }
 
-/** Reads all of stdin. */
+let stdinTaken = false;
+
+/** Reads all of stdin (once per process: a second reader gets a usage error, not silence). */
 export async function readStdin(): Promise<Buffer> {
+  if (stdinTaken) throw new CliUsageError('stdin ("-") was already read by an earlier input (e.g. the batch script); use a file');
+  stdinTaken = true;
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
   return Buffer.concat(chunks);
