@@ -53,23 +53,27 @@ inline void Put2(uint8_t* out, uint32_t twelveBits) {
   out[1] = kEnc.pair[twelveBits][1];
 }
 
-Napi::Value Base64EncodeJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const Bytes in = GetBytes(env, info[0], "data");
+napi_value Base64EncodeJs(napi_env env, napi_callback_info info) {
+  Args<1> a;
+  Bytes in;
+  if (!a.Read(env, info) || !GetBytes(env, a.argv[0], "data", &in)) return nullptr;
   uint8_t* out;
-  napi_value buf = PoolOf(info)->Alloc(env, Base64Length(in.size), &out);
-  Base64Encode(in.data, in.size, out);
-  return Napi::Value(env, buf);
+  napi_value buf = PoolOf(a.data)->Alloc(env, Base64Length(in.size), &out);
+  if (buf != nullptr) Base64Encode(in.data, in.size, out);
+  return buf;
 }
 
-Napi::Value Base64DecodeJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const Bytes text = GetBytes(env, info[0], "text");
-  if (text.size % 4 != 0) return env.Null();
+napi_value Base64DecodeJs(napi_env env, napi_callback_info info) {
+  Args<1> a;
+  Bytes text;
+  if (!a.Read(env, info) || !GetBytes(env, a.argv[0], "text", &text)) return nullptr;
+  napi_value result;
+  if (text.size % 4 != 0) return napi_get_null(env, &result) == napi_ok ? result : nullptr;
   uint8_t* out;
-  napi_value buf = PoolOf(info)->Alloc(env, text.size ? Base64DecodedLength(text.data, text.size) : 0, &out);
-  if (text.size && !Base64Decode(text.data, text.size, out)) return env.Null();
-  return Napi::Value(env, buf);
+  napi_value buf = PoolOf(a.data)->Alloc(env, text.size ? Base64DecodedLength(text.data, text.size) : 0, &out);
+  if (buf == nullptr) return nullptr;
+  if (text.size && !Base64Decode(text.data, text.size, out)) return napi_get_null(env, &result) == napi_ok ? result : nullptr;
+  return buf;
 }
 
 }  // namespace
@@ -140,8 +144,8 @@ bool Base64Decode(const uint8_t* text, size_t n, uint8_t* out) {
 }
 
 void InitBase64(Napi::Env env, Napi::Object exports, BufferPool* pool) {
-  exports.Set("base64Encode", Napi::Function::New(env, Base64EncodeJs, "base64Encode", pool));
-  exports.Set("base64Decode", Napi::Function::New(env, Base64DecodeJs, "base64Decode", pool));
+  DefineFunction(env, exports, "base64Encode", Base64EncodeJs, pool);
+  DefineFunction(env, exports, "base64Decode", Base64DecodeJs, pool);
 }
 
 }  // namespace codec

@@ -56,64 +56,72 @@ class CobsWriter {
   unsigned code_ = 1;
 };
 
-Napi::Value CobsEncodeJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const Bytes in = GetBytes(env, info[0], "data");
+napi_value CobsEncodeJs(napi_env env, napi_callback_info info) {
+  Args<1> a;
+  Bytes in;
+  if (!a.Read(env, info) || !GetBytes(env, a.argv[0], "data", &in)) return nullptr;
   uint8_t* out;
-  napi_value buf = PoolOf(info)->Alloc(env, CobsEncodedLength(in.data, in.size, nullptr, 0), &out);
-  CobsEncode(in.data, in.size, nullptr, 0, out);
-  return Napi::Value(env, buf);
+  napi_value buf = PoolOf(a.data)->Alloc(env, CobsEncodedLength(in.data, in.size, nullptr, 0), &out);
+  if (buf != nullptr) CobsEncode(in.data, in.size, nullptr, 0, out);
+  return buf;
 }
 
-Napi::Value CobsDecodeJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const Bytes enc = GetBytes(env, info[0], "enc");
+napi_value CobsDecodeJs(napi_env env, napi_callback_info info) {
+  Args<1> a;
+  Bytes enc;
+  if (!a.Read(env, info) || !GetBytes(env, a.argv[0], "enc", &enc)) return nullptr;
   size_t len;
-  if (!CobsDecodedLength(enc.data, enc.size, &len)) return env.Null();
+  if (!CobsDecodedLength(enc.data, enc.size, &len)) {
+    napi_value result;
+    return napi_get_null(env, &result) == napi_ok ? result : nullptr;
+  }
   uint8_t* out;
-  napi_value buf = PoolOf(info)->Alloc(env, len, &out);
-  CobsDecodeValid(enc.data, enc.size, out);
-  return Napi::Value(env, buf);
+  napi_value buf = PoolOf(a.data)->Alloc(env, len, &out);
+  if (buf != nullptr) CobsDecodeValid(enc.data, enc.size, out);
+  return buf;
 }
 
-Napi::Value EncodeCobsFrameJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const Bytes pkt = GetBytes(env, info[0], "packet");
+napi_value EncodeCobsFrameJs(napi_env env, napi_callback_info info) {
+  Args<1> a;
+  Bytes pkt;
+  if (!a.Read(env, info) || !GetBytes(env, a.argv[0], "packet", &pkt)) return nullptr;
   if (pkt.size < 1 || pkt.size > 0xffff) {
-    throw Napi::RangeError::New(env, "packet must be 1..65535 bytes for COBS framing, got " + std::to_string(pkt.size));
+    return ThrowRange(env, "packet must be 1..65535 bytes for COBS framing, got " + std::to_string(pkt.size));
   }
   const uint16_t crc = Crc16(pkt.data, pkt.size, 0);
   const uint8_t tail[2] = {static_cast<uint8_t>(crc >> 8), static_cast<uint8_t>(crc)};
   const size_t len = CobsEncodedLength(pkt.data, pkt.size, tail, 2);
   uint8_t* out;
-  napi_value buf = PoolOf(info)->Alloc(env, len + 1, &out);
+  napi_value buf = PoolOf(a.data)->Alloc(env, len + 1, &out);
+  if (buf == nullptr) return nullptr;
   CobsEncode(pkt.data, pkt.size, tail, 2, out);
   out[len] = 0;
-  return Napi::Value(env, buf);
+  return buf;
 }
 
 enum Stat { kPackets, kMalformed, kShort, kOversize, kBadCrc, kEmpty, kStatCount };
 
-class CobsDecoder : public Napi::ObjectWrap<CobsDecoder> {
+class CobsDecoder {
  public:
-  static Napi::Function Define(Napi::Env env, BufferPool* pool) {
-    return DefineClass(env, "CobsDecoder",
-                       {InstanceMethod<&CobsDecoder::Push>("push"), InstanceMethod<&CobsDecoder::Reset>("reset"),
-                        InstanceMethod<&CobsDecoder::Stats>("stats"), InstanceMethod<&CobsDecoder::Buffered>("buffered")},
-                       pool);
+  static constexpr const char* kName = "CobsDecoder";
+
+  static CobsDecoder* Create(napi_env env, const napi_value* argv, BufferPool* pool) {
+    size_t maxPacket;
+    if (!GetCap(env, argv[0], "maxPacket", 8, 0xffff, &maxPacket)) return nullptr;
+    auto* d = new (std::nothrow) CobsDecoder(pool, maxPacket);
+    if (d == nullptr || !d->buf_) {
+      delete d;
+      ThrowNoMemory(env);
+      return nullptr;
+    }
+    return d;
   }
 
-  explicit CobsDecoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CobsDecoder>(info), pool_(PoolOf(info)) {
-    maxPacket_ = GetCap(info.Env(), info[0], "maxPacket", 8, 0xffff);
-    cap_ = CobsMaxLength(maxPacket_ + 2);
-    buf_.reset(new uint8_t[cap_]);
-  }
-
- private:
-  Napi::Value Push(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const Bytes chunk = GetBytes(env, info[0], "chunk");
+  napi_value Push(napi_env env, napi_value arg) {
+    Bytes chunk;
+    if (!GetBytes(env, arg, "chunk", &chunk)) return nullptr;
     PacketList out(env, pool_);
+    if (!out.ok()) return nullptr;
     const uint8_t* p = chunk.data;
     const uint8_t* const end = chunk.data + chunk.size;
     while (p < end) {
@@ -128,7 +136,7 @@ class CobsDecoder : public Napi::ObjectWrap<CobsDecoder> {
           stats_[kOversize]++;
         } else if (len_ == 0 && z) {
           // A whole frame inside this chunk: decode it from the chunk, skipping the buffer.
-          Frame(p, run, out);
+          if (!Frame(p, run, out)) return nullptr;
           p = z + 1;
           continue;
         } else {
@@ -146,14 +154,29 @@ class CobsDecoder : public Napi::ObjectWrap<CobsDecoder> {
       } else {
         const size_t n = len_;
         len_ = 0;
-        Frame(buf_.get(), n, out);
+        if (!Frame(buf_.get(), n, out)) return nullptr;
       }
     }
     return out.Value();
   }
 
-  // Decodes one frame's COBS bytes (no zero among them) into the buffer and checks it.
-  void Frame(const uint8_t* enc, size_t n, PacketList& out) {
+  napi_value Reset(napi_env env) {
+    len_ = 0;
+    overflow_ = false;
+    return Undefined(env);
+  }
+
+  napi_value Stats(napi_env env) { return StatsArray(env, stats_, kStatCount); }
+
+  napi_value Buffered(napi_env env) { return Number(env, static_cast<double>(len_)); }
+
+ private:
+  CobsDecoder(BufferPool* pool, size_t maxPacket)
+      : pool_(pool), maxPacket_(maxPacket), cap_(CobsMaxLength(maxPacket + 2)), buf_(new (std::nothrow) uint8_t[cap_]) {}
+
+  // Decodes one frame's COBS bytes (no zero among them) into the buffer and checks it. Returns
+  // false only when a packet could not be handed to JS.
+  bool Frame(const uint8_t* enc, size_t n, PacketList& out) {
     size_t dl;
     if (!CobsDecodedLength(enc, n, &dl)) {
       stats_[kMalformed]++;
@@ -168,20 +191,11 @@ class CobsDecoder : public Napi::ObjectWrap<CobsDecoder> {
         stats_[kBadCrc]++;
       } else {
         stats_[kPackets]++;
-        out.Add(dec, dl - 2);
+        return out.Add(dec, dl - 2);
       }
     }
+    return true;
   }
-
-  Napi::Value Reset(const Napi::CallbackInfo& info) {
-    len_ = 0;
-    overflow_ = false;
-    return info.Env().Undefined();
-  }
-
-  Napi::Value Stats(const Napi::CallbackInfo& info) { return StatsArray(info.Env(), stats_, kStatCount); }
-
-  Napi::Value Buffered(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(len_)); }
 
   BufferPool* pool_;
   size_t maxPacket_ = 0;
@@ -237,10 +251,10 @@ size_t CobsDecodeValid(const uint8_t* enc, size_t n, uint8_t* out) {
 }
 
 void InitCobs(Napi::Env env, Napi::Object exports, BufferPool* pool) {
-  exports.Set("cobsEncode", Napi::Function::New(env, CobsEncodeJs, "cobsEncode", pool));
-  exports.Set("cobsDecode", Napi::Function::New(env, CobsDecodeJs, "cobsDecode", pool));
-  exports.Set("encodeCobsFrame", Napi::Function::New(env, EncodeCobsFrameJs, "encodeCobsFrame", pool));
-  exports.Set("CobsDecoder", CobsDecoder::Define(env, pool));
+  DefineFunction(env, exports, "cobsEncode", CobsEncodeJs, pool);
+  DefineFunction(env, exports, "cobsDecode", CobsDecodeJs, pool);
+  DefineFunction(env, exports, "encodeCobsFrame", EncodeCobsFrameJs, pool);
+  DefineDecoder<CobsDecoder>(env, exports, pool);
 }
 
 }  // namespace codec

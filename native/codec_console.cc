@@ -52,16 +52,22 @@ class FrameSizes {
   bool done_ = false;
 };
 
-Napi::Value EncodeConsoleJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const Bytes pkt = GetBytes(env, info[0], "packet");
-  const Napi::Value splitArg = info[1];
-  if (!splitArg.IsBoolean() && !splitArg.IsUndefined()) throw Napi::TypeError::New(env, "zephyrSplit must be a boolean");
-  const bool zephyr = splitArg.IsBoolean() && splitArg.As<Napi::Boolean>().Value();
+napi_value EncodeConsoleJs(napi_env env, napi_callback_info info) {
+  Args<2> a;
+  Bytes pkt;
+  if (!a.Read(env, info) || !GetBytes(env, a.argv[0], "packet", &pkt)) return nullptr;
+  napi_valuetype t;
+  if (napi_typeof(env, a.argv[1], &t) != napi_ok) return nullptr;
+  bool zephyr = false;
+  if (t == napi_boolean) {
+    if (napi_get_value_bool(env, a.argv[1], &zephyr) != napi_ok) return nullptr;
+  } else if (t != napi_undefined) {
+    return ThrowType(env, "zephyrSplit must be a boolean");
+  }
   const size_t n = pkt.size;
   if (n < 1 || n > kMaxConsolePacket) {
-    throw Napi::RangeError::New(env, "packet must be 1.." + std::to_string(kMaxConsolePacket) +
-                                         " bytes for console framing, got " + std::to_string(n));
+    return ThrowRange(env, "packet must be 1.." + std::to_string(kMaxConsolePacket) + " bytes for console framing, got " +
+                               std::to_string(n));
   }
   const uint16_t crc = Crc16(pkt.data, n, 0);
   const uint8_t head[2] = {static_cast<uint8_t>((n + 2) >> 8), static_cast<uint8_t>(n + 2)};
@@ -71,7 +77,8 @@ Napi::Value EncodeConsoleJs(const Napi::CallbackInfo& info) {
   size_t s;
   for (FrameSizes sizes(n, zephyr); sizes.Next(&s);) outLen += 3 + Base64Length(s);
   uint8_t* out;
-  napi_value result = PoolOf(info)->Alloc(env, outLen, &out);
+  napi_value result = PoolOf(a.data)->Alloc(env, outLen, &out);
+  if (result == nullptr) return nullptr;
 
   // The stream is head ‖ packet ‖ tail; each frame carries the next s bytes of it, from p.
   size_t p = 0;
@@ -94,7 +101,7 @@ Napi::Value EncodeConsoleJs(const Napi::CallbackInfo& info) {
     *out++ = 0x0a;
     p += s;
   }
-  return Napi::Value(env, result);
+  return result;
 }
 
 // Bytes that end a run of frame text: LF, and the first byte of either marker.
@@ -114,29 +121,29 @@ enum class St : uint8_t { Scan, Frame, Discard };
 
 enum Stat { kPackets, kNonFrameLines, kBadBase64, kBadLength, kBadCrc, kLineOverflow, kOrphanContinuations, kAbandoned, kStatCount };
 
-class ConsoleDecoder : public Napi::ObjectWrap<ConsoleDecoder> {
+class ConsoleDecoder {
  public:
-  static Napi::Function Define(Napi::Env env, BufferPool* pool) {
-    return DefineClass(env, "ConsoleDecoder",
-                       {InstanceMethod<&ConsoleDecoder::Push>("push"), InstanceMethod<&ConsoleDecoder::Reset>("reset"),
-                        InstanceMethod<&ConsoleDecoder::Stats>("stats"),
-                        InstanceMethod<&ConsoleDecoder::Buffered>("buffered")},
-                       pool);
+  static constexpr const char* kName = "ConsoleDecoder";
+
+  static ConsoleDecoder* Create(napi_env env, const napi_value* argv, BufferPool* pool) {
+    size_t maxLine, maxPacket;
+    if (!GetCap(env, argv[0], "maxLine", 4, 1u << 20, &maxLine) || !GetCap(env, argv[1], "maxPacket", 8, 0xffff - 2, &maxPacket)) {
+      return nullptr;
+    }
+    auto* d = new (std::nothrow) ConsoleDecoder(pool, maxLine, maxPacket);
+    if (d == nullptr || !d->line_ || !d->pkt_) {
+      delete d;
+      ThrowNoMemory(env);
+      return nullptr;
+    }
+    return d;
   }
 
-  explicit ConsoleDecoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ConsoleDecoder>(info), pool_(PoolOf(info)) {
-    Napi::Env env = info.Env();
-    maxLine_ = GetCap(env, info[0], "maxLine", 4, 1u << 20);
-    maxPacket_ = GetCap(env, info[1], "maxPacket", 8, 0xffff - 2);
-    line_.reset(new uint8_t[maxLine_]);
-    pkt_.reset(new uint8_t[maxPacket_ + 2]);
-  }
-
- private:
-  Napi::Value Push(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const Bytes chunk = GetBytes(env, info[0], "chunk");
+  napi_value Push(napi_env env, napi_value arg) {
+    Bytes chunk;
+    if (!GetBytes(env, arg, "chunk", &chunk)) return nullptr;
     PacketList out(env, pool_);
+    if (!out.ok()) return nullptr;
     const uint8_t* c = chunk.data;
     const size_t n = chunk.size;
     size_t i = 0;
@@ -188,7 +195,7 @@ class ConsoleDecoder : public Napi::ObjectWrap<ConsoleDecoder> {
           const uint8_t b = c[i++];
           if (b == 0x0a) {
             st_ = St::Scan;
-            EndFrame(out);
+            if (!EndFrame(out)) return nullptr;
           } else {
             // A marker byte cannot be base64: the frame was cut short; rescan from here.
             stats_[kBadBase64]++;
@@ -214,7 +221,22 @@ class ConsoleDecoder : public Napi::ObjectWrap<ConsoleDecoder> {
     return out.Value();
   }
 
-  void EndFrame(PacketList& out) {
+  napi_value Reset(napi_env env) {
+    st_ = St::Scan;
+    prev_ = -1;
+    lineHasText_ = false;
+    lineLen_ = 0;
+    pktActive_ = false;
+    return Undefined(env);
+  }
+
+  napi_value Stats(napi_env env) { return StatsArray(env, stats_, kStatCount); }
+
+  napi_value Buffered(napi_env env) { return Number(env, static_cast<double>(lineLen_ + (pktActive_ ? pktHave_ : 0))); }
+
+ private:
+  // Handles one complete frame line. Returns false only when a packet could not be handed to JS.
+  bool EndFrame(PacketList& out) {
     size_t n = lineLen_;
     lineLen_ = 0;
     uint8_t* line = line_.get();
@@ -224,7 +246,7 @@ class ConsoleDecoder : public Napi::ObjectWrap<ConsoleDecoder> {
     if (!Base64Decode(line, n, line)) {
       stats_[kBadBase64]++;
       DropPacket();
-      return;
+      return true;
     }
     const uint8_t* data = line;
     size_t dataLen = rawLen;
@@ -235,13 +257,13 @@ class ConsoleDecoder : public Napi::ObjectWrap<ConsoleDecoder> {
       }
       if (rawLen < 2) {
         stats_[kBadLength]++;
-        return;
+        return true;
       }
       const size_t want = (size_t{line[0]} << 8) | line[1];
       // want counts packet + CRC; a packet holds at least an 8-byte header.
       if (want < 10 || want - 2 > maxPacket_) {
         stats_[kBadLength]++;
-        return;
+        return true;
       }
       pktActive_ = true;
       pktWant_ = want;
@@ -250,23 +272,23 @@ class ConsoleDecoder : public Napi::ObjectWrap<ConsoleDecoder> {
       dataLen -= 2;
     } else if (!pktActive_) {
       stats_[kOrphanContinuations]++;
-      return;
+      return true;
     }
     if (pktHave_ + dataLen > pktWant_) {
       stats_[kBadLength]++;
       pktActive_ = false;
-      return;
+      return true;
     }
     std::memcpy(pkt_.get() + pktHave_, data, dataLen);
     pktHave_ += dataLen;
-    if (pktHave_ < pktWant_) return;
+    if (pktHave_ < pktWant_) return true;
     pktActive_ = false;
     if (Crc16(pkt_.get(), pktWant_, 0) != 0) {
       stats_[kBadCrc]++;
-      return;
+      return true;
     }
     stats_[kPackets]++;
-    out.Add(pkt_.get(), pktWant_ - 2);
+    return out.Add(pkt_.get(), pktWant_ - 2);
   }
 
   void DropPacket() {
@@ -274,20 +296,12 @@ class ConsoleDecoder : public Napi::ObjectWrap<ConsoleDecoder> {
     lineLen_ = 0;
   }
 
-  Napi::Value Reset(const Napi::CallbackInfo& info) {
-    st_ = St::Scan;
-    prev_ = -1;
-    lineHasText_ = false;
-    lineLen_ = 0;
-    pktActive_ = false;
-    return info.Env().Undefined();
-  }
-
-  Napi::Value Stats(const Napi::CallbackInfo& info) { return StatsArray(info.Env(), stats_, kStatCount); }
-
-  Napi::Value Buffered(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(lineLen_ + (pktActive_ ? pktHave_ : 0)));
-  }
+  ConsoleDecoder(BufferPool* pool, size_t maxLine, size_t maxPacket)
+      : pool_(pool),
+        maxLine_(maxLine),
+        maxPacket_(maxPacket),
+        line_(new (std::nothrow) uint8_t[maxLine]),
+        pkt_(new (std::nothrow) uint8_t[maxPacket + 2]) {}
 
   BufferPool* pool_;
   size_t maxLine_ = 0;
@@ -308,8 +322,8 @@ class ConsoleDecoder : public Napi::ObjectWrap<ConsoleDecoder> {
 }  // namespace
 
 void InitConsole(Napi::Env env, Napi::Object exports, BufferPool* pool) {
-  exports.Set("encodeConsole", Napi::Function::New(env, EncodeConsoleJs, "encodeConsole", pool));
-  exports.Set("ConsoleDecoder", ConsoleDecoder::Define(env, pool));
+  DefineFunction(env, exports, "encodeConsole", EncodeConsoleJs, pool);
+  DefineDecoder<ConsoleDecoder>(env, exports, pool);
 }
 
 }  // namespace codec

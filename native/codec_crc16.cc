@@ -6,6 +6,7 @@
 #include "codec.h"
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 namespace mcumgr {
@@ -35,18 +36,24 @@ constexpr CrcTables MakeCrcTables() {
 constexpr CrcTables kCrc = MakeCrcTables();
 static_assert(kCrc.t[0][1] == 0x1021, "CRC table");
 
-Napi::Value Crc16Js(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const Bytes data = GetBytes(env, info[0], "data");
+napi_value Crc16Js(napi_env env, napi_callback_info info) {
+  Args<2> a;
+  if (!a.Read(env, info)) return nullptr;
+  Bytes data;
+  if (!GetBytes(env, a.argv[0], "data", &data)) return nullptr;
+  napi_valuetype t;
+  if (napi_typeof(env, a.argv[1], &t) != napi_ok) return nullptr;
   uint16_t init = 0;
-  const Napi::Value initArg = info[1];
-  if (initArg.IsNumber()) {
-    // The twin computes `init & 0xffff`: ToInt32 (what Int32Value does), then the low 16 bits.
-    init = static_cast<uint16_t>(initArg.As<Napi::Number>().Int32Value() & 0xffff);
-  } else if (!initArg.IsUndefined()) {
-    throw Napi::TypeError::New(env, "init must be a number");
+  if (t == napi_number) {
+    // The twin computes `init & 0xffff`: ToInt32 (napi_get_value_int32), then the low 16 bits.
+    int32_t v = 0;
+    if (napi_get_value_int32(env, a.argv[1], &v) != napi_ok) return nullptr;
+    init = static_cast<uint16_t>(v & 0xffff);
+  } else if (t != napi_undefined) {
+    return ThrowType(env, "init must be a number");
   }
-  return Napi::Number::New(env, Crc16(data.data, data.size, init));
+  napi_value out;
+  return napi_create_uint32(env, Crc16(data.data, data.size, init), &out) == napi_ok ? out : nullptr;
 }
 
 }  // namespace
@@ -74,6 +81,7 @@ BufferPool* BufferPool::Create(Napi::Env env) {
   if (!Napi::Value(env, fn).IsFunction()) throw Napi::Error::New(env, "Buffer.prototype.subarray is not a function");
   auto* pool = new BufferPool();
   s = napi_create_reference(env, fn, 1, &pool->subarray_);
+  // At teardown the environment releases the references itself; the hook only frees the struct.
   if (s == napi_ok) s = napi_add_env_cleanup_hook(env, [](void* p) { delete static_cast<BufferPool*>(p); }, pool);
   if (s != napi_ok) {
     delete pool;
@@ -82,31 +90,41 @@ BufferPool* BufferPool::Create(Napi::Env env) {
   return pool;
 }
 
-void BufferPool::NewSlab(napi_env env) {
+bool BufferPool::NewSlab(napi_env env) {
   napi_value slab;
   void* d = nullptr;
-  napi_status s = napi_create_buffer(env, kSlab, &d, &slab);
-  NAPI_THROW_IF_FAILED_VOID(env, s);
+  if (napi_create_buffer(env, kSlab, &d, &slab) != napi_ok) return false;
+  napi_ref ref;
+  if (napi_create_reference(env, slab, 1, &ref) != napi_ok) return false;
   if (slab_ != nullptr) napi_delete_reference(env, slab_);  // views handed out keep the old slab alive
-  slab_ = nullptr;
-  s = napi_create_reference(env, slab, 1, &slab_);
-  NAPI_THROW_IF_FAILED_VOID(env, s);
+  slab_ = ref;
   base_ = static_cast<uint8_t*>(d);
   off_ = 0;
+  return true;
 }
 
-uint32_t GetCap(const Napi::Env& env, const Napi::Value& v, const char* name, uint32_t min, uint32_t max) {
-  if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string("option \"") + name + "\" must be a number");
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= min && d <= max) || std::floor(d) != d) {
-    throw Napi::RangeError::New(env, std::string("option \"") + name + "\" must be an integer " + std::to_string(min) +
-                                         ".." + std::to_string(max) + ", got " + v.ToString().Utf8Value());
+bool GetCap(napi_env env, napi_value v, const char* name, uint32_t min, uint32_t max, size_t* out) {
+  napi_valuetype t;
+  double d = 0;
+  if (napi_typeof(env, v, &t) != napi_ok) return false;
+  if (t != napi_number) {
+    ThrowType(env, std::string("option \"") + name + "\" must be a number");
+    return false;
   }
-  return static_cast<uint32_t>(d);
+  if (napi_get_value_double(env, v, &d) != napi_ok) return false;
+  if (!(d >= min && d <= max) || std::floor(d) != d) {
+    char got[32];
+    std::snprintf(got, sizeof got, "%.17g", d);
+    ThrowRange(env, std::string("option \"") + name + "\" must be an integer " + std::to_string(min) + ".." + std::to_string(max) +
+                        ", got " + got);
+    return false;
+  }
+  *out = static_cast<size_t>(d);
+  return true;
 }
 
 void InitCrc16(Napi::Env env, Napi::Object exports) {
-  exports.Set("crc16", Napi::Function::New(env, Crc16Js, "crc16"));
+  DefineFunction(env, exports, "crc16", Crc16Js, nullptr);
 }
 
 }  // namespace codec

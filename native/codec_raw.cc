@@ -15,25 +15,27 @@ constexpr size_t kHeader = 8;
 
 enum Stat { kPackets, kBadLength, kBadHeader, kDiscarded, kStatCount };
 
-class RawDecoder : public Napi::ObjectWrap<RawDecoder> {
+class RawDecoder {
  public:
-  static Napi::Function Define(Napi::Env env, BufferPool* pool) {
-    return DefineClass(env, "RawDecoder",
-                       {InstanceMethod<&RawDecoder::Push>("push"), InstanceMethod<&RawDecoder::Reset>("reset"),
-                        InstanceMethod<&RawDecoder::Stats>("stats"), InstanceMethod<&RawDecoder::Buffered>("buffered")},
-                       pool);
+  static constexpr const char* kName = "RawDecoder";
+
+  static RawDecoder* Create(napi_env env, const napi_value* argv, BufferPool* pool) {
+    size_t maxPacket;
+    if (!GetCap(env, argv[0], "maxPacket", 8, 0xffff + 8, &maxPacket)) return nullptr;
+    auto* d = new (std::nothrow) RawDecoder(pool, maxPacket);
+    if (d == nullptr || !d->pkt_) {
+      delete d;
+      ThrowNoMemory(env);
+      return nullptr;
+    }
+    return d;
   }
 
-  explicit RawDecoder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawDecoder>(info), pool_(PoolOf(info)) {
-    maxPacket_ = GetCap(info.Env(), info[0], "maxPacket", 8, 0xffff + 8);
-    pkt_.reset(new uint8_t[maxPacket_]);
-  }
-
- private:
-  Napi::Value Push(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    const Bytes chunk = GetBytes(env, info[0], "chunk");
+  napi_value Push(napi_env env, napi_value arg) {
+    Bytes chunk;
+    if (!GetBytes(env, arg, "chunk", &chunk)) return nullptr;
     PacketList out(env, pool_);
+    if (!out.ok()) return nullptr;
     const uint8_t* c = chunk.data;
     const size_t n = chunk.size;
     size_t i = 0;
@@ -67,7 +69,7 @@ class RawDecoder : public Napi::ObjectWrap<RawDecoder> {
         }
         if (inChunk && n - i >= total - kHeader) {
           stats_[kPackets]++;
-          out.Add(h, total);
+          if (!out.Add(h, total)) return nullptr;
           i += total - kHeader;
           continue;
         }
@@ -83,25 +85,26 @@ class RawDecoder : public Napi::ObjectWrap<RawDecoder> {
       if (have_ == total_) {
         stats_[kPackets]++;
         active_ = false;
-        out.Add(pkt_.get(), total_);
+        if (!out.Add(pkt_.get(), total_)) return nullptr;
       }
     }
     return out.Value();
   }
 
   // Drops a partial header or packet (a stall timeout calls this); counts it when bytes were held.
-  Napi::Value Reset(const Napi::CallbackInfo& info) {
+  napi_value Reset(napi_env env) {
     if (hdrLen_ > 0 || active_) stats_[kDiscarded]++;
     hdrLen_ = 0;
     active_ = false;
-    return info.Env().Undefined();
+    return Undefined(env);
   }
 
-  Napi::Value Stats(const Napi::CallbackInfo& info) { return StatsArray(info.Env(), stats_, kStatCount); }
+  napi_value Stats(napi_env env) { return StatsArray(env, stats_, kStatCount); }
 
-  Napi::Value Buffered(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(hdrLen_ + (active_ ? have_ : 0)));
-  }
+  napi_value Buffered(napi_env env) { return Number(env, static_cast<double>(hdrLen_ + (active_ ? have_ : 0))); }
+
+ private:
+  RawDecoder(BufferPool* pool, size_t maxPacket) : pool_(pool), maxPacket_(maxPacket), pkt_(new (std::nothrow) uint8_t[maxPacket]) {}
 
   BufferPool* pool_;
   size_t maxPacket_ = 0;
@@ -117,7 +120,7 @@ class RawDecoder : public Napi::ObjectWrap<RawDecoder> {
 }  // namespace
 
 void InitRaw(Napi::Env env, Napi::Object exports, BufferPool* pool) {
-  exports.Set("RawDecoder", RawDecoder::Define(env, pool));
+  DefineDecoder<RawDecoder>(env, exports, pool);
 }
 
 }  // namespace codec

@@ -7,6 +7,9 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { tsCodec, nativeCodec, type Codec, type PacketDecoder } from '../src/codec/index.js';
 import { CONSOLE_STAT_KEYS } from '../src/codec/console-decoder.js';
@@ -86,6 +89,7 @@ const truncate = ([b, k]: [Buffer, number]): Buffer => b.subarray(0, b.length ? 
  */
 function feedBoth<S>(ts: PacketDecoder<S>, nat: PacketDecoder<S>, stream: Buffer, ch: Chunking, maxBuffered: number): Buffer[] {
   const all: Buffer[] = [];
+  const kept: [Buffer, Buffer][] = []; // native packets and copies taken when they came out
   let off = 0;
   for (let k = 0; off < stream.length; k++) {
     const n = ch.sizes[k % ch.sizes.length]!;
@@ -96,6 +100,7 @@ function feedBoth<S>(ts: PacketDecoder<S>, nat: PacketDecoder<S>, stream: Buffer
     assert.equal(nat.buffered(), ts.buffered(), `buffered() after chunk ${k}`);
     assert.ok(ts.buffered() <= maxBuffered, `buffered ${ts.buffered()} > cap ${maxBuffered}`);
     all.push(...a);
+    for (const p of b) kept.push([p, Buffer.from(p)]);
     if (ch.resets[k % ch.resets.length]) {
       ts.reset();
       nat.reset();
@@ -105,6 +110,8 @@ function feedBoth<S>(ts: PacketDecoder<S>, nat: PacketDecoder<S>, stream: Buffer
   }
   const stats = ts.stats();
   assert.deepEqual(nat.stats(), stats, 'counters');
+  // Packets handed out earlier are not overwritten by later output (they share pool slabs).
+  for (const [p, copy] of kept) assert.ok(p.equals(copy), 'a packet changed after it was returned');
   for (const [k, v] of Object.entries(stats as Record<string, number>)) totals[k] = (totals[k] ?? 0) + v;
   return all;
 }
@@ -390,4 +397,81 @@ diff('native functions throw TypeError on wrong argument types', () => {
   const view = new Uint8Array(ab);
   structuredClone(ab, { transfer: [ab] });
   assert.equal(n.crc16(view, 0), 0);
+});
+
+// ---- worker threads -------------------------------------------------------------------------
+
+/**
+ * Worker body (CommonJS, eval'd): loads the addon itself, encodes and decodes a deterministic
+ * sequence of packets with every codec function, and posts a digest of all outputs.
+ */
+const WORKER_CODE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const n = require(workerData.gypBuild)(workerData.root);
+let x = workerData.seed;
+const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8);
+let digest = 0;
+let packets = 0;
+const cd = new n.ConsoleDecoder(512, 16384), bd = new n.CobsDecoder(16384);
+for (let i = 0; i < workerData.iterations; i++) {
+  const p = Buffer.alloc(8 + (rnd() % 600));
+  for (let k = 0; k < p.length; k++) p[k] = rnd() % 3 === 0 ? 0 : rnd();
+  const outs = [n.encodeConsole(p, (i & 1) === 1), n.encodeCobsFrame(p), n.base64Encode(p), n.cobsEncode(p), n.base64Decode(n.base64Encode(p)), n.cobsDecode(n.cobsEncode(p))];
+  for (const o of outs) digest = n.crc16(o, digest);
+  for (const q of [...cd.push(outs[0]), ...bd.push(outs[1])]) { digest = n.crc16(q, digest); packets++; }
+}
+parentPort.postMessage({ digest, packets });
+`;
+
+/** The same computation on the TS twins, for the expected digest. */
+function expectedDigest(seed: number, iterations: number): { digest: number; packets: number } {
+  let x = seed;
+  const rnd = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8;
+  let digest = 0;
+  let packets = 0;
+  const cd = T.createConsoleDecoder();
+  const bd = T.createCobsDecoder();
+  for (let i = 0; i < iterations; i++) {
+    const p = Buffer.alloc(8 + (rnd() % 600));
+    for (let k = 0; k < p.length; k++) p[k] = rnd() % 3 === 0 ? 0 : rnd();
+    const outs = [T.encodeConsole(p, (i & 1) === 1 ? 'zephyr' : 'plain'), T.encodeCobsFrame(p), T.base64Encode(p), T.cobsEncode(p), T.base64Decode(T.base64Encode(p))!, T.cobsDecode(T.cobsEncode(p))!];
+    for (const o of outs) digest = T.crc16(o, digest);
+    for (const q of [...cd.push(outs[0]!), ...bd.push(outs[1]!)]) {
+      digest = T.crc16(q, digest);
+      packets++;
+    }
+  }
+  return { digest, packets };
+}
+
+diff('the addon runs in several worker threads at once (and survives workers being terminated)', async () => {
+  const require = createRequire(import.meta.url);
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const gypBuild = require.resolve('node-gyp-build');
+  const iterations = 400;
+  const start = (seed: number, iters: number) => new Worker(WORKER_CODE, { eval: true, workerData: { root, gypBuild, seed, iterations: iters } });
+  const seeds = [1, 2, 3, 4];
+  const workers = seeds.map((seed) => start(seed, iterations));
+  // More that are killed mid-run: their environments are torn down while they are inside the
+  // addon, where a C++ exception that cannot become a JS one would abort the whole process.
+  const doomed = [start(99, 1e9), start(100, 1e9)];
+  const results = await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<{ digest: number; packets: number }>((resolve, reject) => {
+          w.once('message', resolve);
+          w.once('error', reject);
+        }),
+    ),
+  );
+  await Promise.all(doomed.map((w) => w.terminate()));
+  for (let i = 0; i < 6; i++) {
+    const ws = [start(200 + i, 1e9), start(300 + i, 1e9)];
+    await new Promise((r) => setTimeout(r, 30 + 7 * i));
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
+  seeds.forEach((seed, i) => assert.deepEqual(results[i], expectedDigest(seed, iterations), `worker ${seed}`));
+  assert.equal(results[0]!.packets, 2 * iterations);
+  // The main thread's addon instance still works.
+  assert.deepEqual(nativeCodec!.base64Decode(nativeCodec!.base64Encode(Buffer.from('ok'))), Buffer.from('ok'));
 });
