@@ -162,3 +162,87 @@ test('bulk flash on two simulated devices: every device verified, exit 0', async
     assert.equal(d.bytes, image.length);
   }
 });
+
+test('the other commands in one session: os, image test/erase/slots, fs hash, stat, settings, enum, storage-erase, bench, reset', async () => {
+  const script = [
+    'os info a',
+    'os bootloader',
+    'os bootloader mode',
+    'os taskstat',
+    'os mpstat',
+    'os datetime set 2024-05-06T07:08:09',
+    'os datetime',
+    'image slots',
+    'image erase',
+    `image upload ${imagePath}`,
+    `image test ${imageHash}`,
+    `image confirm ${imageHash}`,
+    `fs upload ${dataPath} /lfs/x.bin`,
+    'fs hash /lfs/x.bin',
+    'fs supported',
+    'stat read smp_svr_stats',
+    'settings write app/name v',
+    'settings delete app/name',
+    'settings commit',
+    'settings load',
+    'settings save',
+    'enum list',
+    'enum single 1',
+    'enum details',
+    'storage-erase',
+    'bench --size 2048 --frame-sizes 128,384 --windows 1,auto',
+    'os reset',
+  ];
+  const run = await runCli(['--conn', 'sim', '--json', 'batch', '--keep-going'], { input: script.join('\n') });
+  const r = oneJson(run).results as Array<{ exit: number; result?: any; error?: any }>;
+  assert.equal(r.length, script.length);
+  const ok = (i: number) => {
+    assert.equal(r[i]!.exit, 0, `${script[i]}: ${JSON.stringify(r[i])}`);
+    return r[i]!.result;
+  };
+  assert.match(ok(0).output, /Zephyr/);
+  assert.equal(ok(1).bootloader, 'MCUboot');
+  assert.equal(typeof ok(2).modeName, 'string');
+  assert.ok(ok(3).tasks.length > 0);
+  assert.ok(ok(4).pools.length > 0);
+  assert.equal(ok(5).set, true);
+  assert.equal(ok(6).datetime, '2024-05-06T07:08:09');
+  assert.ok(ok(7).images[0].slots.length >= 1);
+  assert.equal(ok(8).erased, true);
+  assert.equal(ok(9).hash, imageHash);
+  const pending = ok(10).images.find((s: { hash: string }) => s.hash === imageHash);
+  assert.equal(pending.pending, true, 'image test marks the new image pending');
+  // A device error: exit 1 with the device's error named.
+  assert.equal(r[11]!.exit, 1);
+  assert.equal(r[11]!.error.name, 'SmpDeviceError');
+  assert.match(r[11]!.error.rcName, /^IMG_MGMT_ERR_/);
+  ok(12);
+  assert.equal(ok(13).type, 'crc32');
+  assert.match(ok(13).text, /^0x[0-9a-f]{8}$/);
+  assert.ok(ok(14).types.some((t: { name: string }) => t.name === 'sha256'));
+  assert.equal(typeof ok(15).fields, 'object');
+  for (const i of [16, 17, 18, 19, 20]) ok(i);
+  assert.ok(ok(21).groups.includes(1));
+  assert.equal(typeof ok(22).group, 'number');
+  assert.ok(ok(23).groups.length > 0);
+  assert.equal(ok(24).erased, true);
+  const bench = ok(25);
+  assert.equal(bench.device.bufSize, 384);
+  assert.deepEqual(
+    bench.runs.map((x: { direction: string; frameSize?: number; window: unknown }) => `${x.direction}:${x.frameSize ?? '-'}:${x.window}`),
+    ['upload:128:1', 'upload:128:auto', 'upload:384:1', 'upload:384:auto', 'download:-:1', 'download:-:auto'],
+  );
+  assert.ok(bench.runs.every((x: { throughput: number }) => x.throughput > 0));
+  assert.equal(ok(26).reset, true);
+  assert.equal(run.code, 1);
+});
+
+test('sim:mcuboot: serial recovery uploads to the primary slot', async () => {
+  const run = await runCli(['--conn', 'sim:mcuboot', '--json', 'batch'], { input: `os echo boot\nimage upload ${imagePath}\nimage list\n` });
+  assert.equal(run.code, 0, run.stderr);
+  const r = oneJson(run).results;
+  assert.deepEqual(r[0].result, { text: 'boot' });
+  assert.equal(r[1].result.hash, imageHash);
+  assert.equal(r[2].result.images[0].slot, 0);
+  assert.equal(r[2].result.images[0].hash, imageHash);
+});
