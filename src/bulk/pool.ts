@@ -56,6 +56,9 @@ const DEVICE_KEYS = [
   'autoFrameSize',
   'client',
 ] as const;
+/** Resends of an idempotent read after a timeout, unless the client options say otherwise. */
+const DEFAULT_READ_RETRIES = 2;
+
 /** Keys only the whole job has. */
 const JOB_KEYS = ['job', 'concurrency', 'threads', 'deadlineMs', 'signal', 'onProgress', 'progressIntervalMs', 'abortGraceMs'] as const;
 
@@ -453,7 +456,7 @@ function checkTargets(targets: readonly BulkTarget[], opts: BulkOptions): Device
       throw e instanceof RangeError ? new RangeError(msg) : new TypeError(msg);
     }
     const merged: BulkDeviceOptions = { ...base, ...own };
-    if (base.client || own.client) merged.client = { ...base.client, ...own.client };
+    merged.client = { retries: DEFAULT_READ_RETRIES, ...base.client, ...own.client };
     checkDeviceOptions(`${where}.options`, own);
     checkDeviceOptions('options', merged);
     const label = name ?? connection;

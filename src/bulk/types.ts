@@ -71,7 +71,11 @@ export interface BulkDeviceOptions {
   retries?: number;
   /** Ask the device for its buffer size first (`useAutoFrameSize`). Default true. */
   autoFrameSize?: boolean;
-  /** Client options (request deadlines, frame size, SMP version, read retries). */
+  /**
+   * Client options (request deadlines, frame size, SMP version, read retries). The bulk flasher
+   * resends an idempotent read twice after a timeout (`retries: 2`) unless this says otherwise:
+   * on a lossy line one lost state read should not fail a board.
+   */
   client?: ClientOptions;
 }
 
