@@ -117,6 +117,21 @@ constexpr SpecialTable MakeSpecial() {
 }
 constexpr SpecialTable kSpecial = MakeSpecial();
 
+// Index of the first special byte in c[i, n), or n. Eight bytes at a time while none is special
+// (a word has a byte equal to k when (w ^ k*0x01..01) has a zero byte), then byte by byte.
+inline size_t FindSpecial(const uint8_t* c, size_t i, size_t n) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHigh = 0x8080808080808080ull;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, c + i, 8);
+    const uint64_t a = w ^ (kOnes * 0x0a), b = w ^ (kOnes * 0x06), d = w ^ (kOnes * 0x04);
+    if ((((a - kOnes) & ~a) | ((b - kOnes) & ~b) | ((d - kOnes) & ~d)) & kHigh) break;
+  }
+  while (i < n && !kSpecial.v[c[i]]) i++;
+  return i;
+}
+
 enum class St : uint8_t { Scan, Frame, Discard };
 
 enum Stat { kPackets, kNonFrameLines, kBadBase64, kBadLength, kBadCrc, kLineOverflow, kOrphanContinuations, kAbandoned, kStatCount };
@@ -176,8 +191,7 @@ class ConsoleDecoder {
           break;
         }
         case St::Frame: {
-          size_t j = i;
-          while (j < n && !kSpecial.v[c[j]]) j++;
+          const size_t j = FindSpecial(c, i, n);
           const size_t run = j - i;
           const size_t room = maxLine_ - lineLen_;
           if (run > room) {
@@ -207,7 +221,7 @@ class ConsoleDecoder {
           break;
         }
         case St::Discard: {
-          while (i < n && !kSpecial.v[c[i]]) i++;
+          i = FindSpecial(c, i, n);
           if (i == n) break;
           const uint8_t b = c[i++];
           // LF ends the over-long line; a marker byte starts a new frame wherever it appears.
