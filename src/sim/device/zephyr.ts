@@ -312,9 +312,9 @@ export class ZephyrDevice implements SimDeviceCore {
   /** True when MCUboot found no bootable image at the last boot: the device answers nothing. */
   halted = false;
   /** The image upload context. @internal */
-  upload: ImgUploadState = idleUpload();
+  readonly upload: ImgUploadState = idleUpload();
   /** The fs context. @internal */
-  fs: FsContext = idleFs();
+  readonly fs: FsContext = idleFs();
   /** Busy time accumulated by the current request, ms. @internal */
   busy = 0;
   /** Clock. */
@@ -518,8 +518,8 @@ export class ZephyrDevice implements SimDeviceCore {
   private boot(): void {
     this.lastBoot = this.flash.boot({ downgradePrevention: this.options.downgradePrevention });
     this.halted = !this.lastBoot.bootable;
-    this.upload = idleUpload();
-    this.fs = idleFs();
+    this.resetUpload();
+    this.fsCleanup();
     this.settingsLoad();
     this.bootAt = this.now();
     this.lastShellRet = 0;
@@ -530,12 +530,12 @@ export class ZephyrDevice implements SimDeviceCore {
 
   /** Resets the image upload context. @internal */
   resetUpload(): void {
-    this.upload = idleUpload();
+    Object.assign(this.upload, idleUpload());
   }
 
   /** Closes the fs context. @internal */
   fsCleanup(): void {
-    this.fs = idleFs();
+    Object.assign(this.fs, idleFs());
   }
 
   /** Applies the automatic idle close of the fs context. @internal */
