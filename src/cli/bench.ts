@@ -132,7 +132,11 @@ export function registerBench(program: Command, ctx: CliContext): void {
               }
               return true;
             });
-            const data = o.target === 'image' ? buildImage({ size: Math.max(0, size - 64), seed: 7, version: '0.0.0+1' }) : deterministicBytes(size, 7);
+            // Each image run sends a different image: the same one would be resumed (its upload sha matches), not sent.
+            let seed = 7;
+            const payload = (): Buffer =>
+              o.target === 'image' ? buildImage({ size: Math.max(0, size - 64), seed: seed++, version: '0.0.0+1' }) : deterministicBytes(size, 7);
+            const data = payload();
             const runs: BenchRun[] = [];
             const serial = client.transport.kind === 'serial';
 
@@ -145,7 +149,7 @@ export function registerBench(program: Command, ctx: CliContext): void {
                 const run = await measure(client, 'upload', f, w, () =>
                   o.target === 'fs'
                     ? client.fs.upload(path, data, { window: w, maxTimeouts: 2 })
-                    : client.image.upload(data, { window: w, maxTimeouts: 2 }),
+                    : client.image.upload(payload(), { window: w, maxTimeouts: 2 }),
                 );
                 runs.push(run);
                 env.out.debug(`upload frame ${f} window ${w}: ${run.error ? run.error.message : fmtRate(run.throughput)}`);
