@@ -40,7 +40,9 @@ export interface FlashOptions {
   slotSize?: number;
   /** Number of updatable images (2 slots each). Default 1. */
   imageCount?: number;
-  /** Erase page size. Default 4096. */
+  /** Erase page size (`flashPageSize` in the device options). Default 4096. */
+  flashPageSize?: number;
+  /** Alias of `flashPageSize`. */
   pageSize?: number;
   /** Size of the `storage_partition` (settings / file system). Default 32 KiB. */
   storageSize?: number;
@@ -78,7 +80,7 @@ export class FlashModel {
   storageFault: 'none' | 'open' | 'config' | 'erase' = 'none';
 
   constructor(opts: FlashOptions = {}) {
-    this.pageSize = opts.pageSize ?? 4096;
+    this.pageSize = opts.flashPageSize ?? opts.pageSize ?? 4096;
     this.slotSize = opts.slotSize ?? 256 * 1024;
     this.imageCount = opts.imageCount ?? 1;
     this.eraseMsPerPage = opts.eraseMsPerPage ?? 40;
