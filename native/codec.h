@@ -156,7 +156,14 @@ class BufferPool {
   static napi_value AllocOwn(napi_env env, size_t n, uint8_t** data) {
     napi_value out;
     void* d = nullptr;
-    if (napi_create_buffer(env, n, &d, &out) != napi_ok) return nullptr;
+    if (napi_create_buffer(env, n, &d, &out) != napi_ok) {
+      // Too large for a Buffer (or out of memory) fails without a JS exception: raise one.
+      bool pending = true;
+      if (napi_is_exception_pending(env, &pending) == napi_ok && !pending) {
+        napi_throw_range_error(env, "ERR_BUFFER_TOO_LARGE", ("cannot create a Buffer of " + std::to_string(n) + " bytes").c_str());
+      }
+      return nullptr;
+    }
     *data = static_cast<uint8_t*>(d);
     return out;
   }
