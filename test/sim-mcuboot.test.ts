@@ -133,7 +133,7 @@ describe('image upload into the primary slot', () => {
     while (off < img.length) {
       const chunk = img.subarray(off, off + 203);
       r = one(dev, req(1, 1, m(['off', off], ['data', chunk])));
-      const want = off + chunk.length === img.length ? img.length : off + chunk.length - (chunk.length % 8);
+      const want: number = off + chunk.length === img.length ? img.length : off + chunk.length - (chunk.length % 8);
       assert.deepEqual(body(r), { rc: 0, off: want });
       off = want;
     }
