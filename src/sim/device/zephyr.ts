@@ -307,6 +307,8 @@ export class ZephyrDevice implements SimDeviceCore {
   readonly resets: Array<{ force: boolean; bootMode?: number; at: number }> = [];
   /** Boot mode requested by the last reset (`boot_mode`), consumed by the next boot. */
   pendingBootMode: number | undefined;
+  /** Boot mode the last boot was asked for (1 = stay in the bootloader, e.g. serial recovery). */
+  lastBootMode: number | undefined;
   /** What the last boot did. */
   lastBoot!: BootReport;
   /** True when MCUboot found no bootable image at the last boot: the device answers nothing. */
@@ -523,6 +525,7 @@ export class ZephyrDevice implements SimDeviceCore {
     this.settingsLoad();
     this.bootAt = this.now();
     this.lastShellRet = 0;
+    this.lastBootMode = this.pendingBootMode;
     this.pendingBootMode = undefined;
   }
 
