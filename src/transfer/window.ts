@@ -57,14 +57,28 @@ interface InFlight {
   off: number;
   len: number;
   expected: number;
-  settled: Promise<Settled>;
+  first: boolean;
+  /** Left behind by a rewind: its answer no longer means anything. */
   abandoned: boolean;
+  /** Confirmed, by its own answer or by a later chunk's (the device works in order). */
+  done: boolean;
 }
 
-type Settled = { rsp: SmpResponse; err?: undefined } | { rsp?: undefined; err: unknown };
+interface Settled {
+  entry: InFlight;
+  rsp?: SmpResponse;
+  err?: unknown;
+}
 
-/** Consecutive clean answers after which a lowered ceiling grows by one again. */
+/** Consecutive clean answers after which a lowered window ceiling grows by one again. */
 const CEILING_RECOVERY_ACKS = 32;
+
+/**
+ * `rc` answers that mean "this request was not processed" rather than "this upload is wrong":
+ * ENOMEM (no buffer for the answer: the pool was full), ECORRUPT (the packet arrived cut short),
+ * EBUSY (a lock was held). The chunk is treated as lost and sent again.
+ */
+const TRANSIENT_RC = new Set([2, 9, 10]);
 
 /** Runs a pipelined upload to completion. */
 export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions = {}): Promise<TransferResult> {
@@ -84,6 +98,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
     throw new RangeError(`chunkSize must be a positive integer, got ${opts.chunkSize}`);
   }
   const maxTimeouts = opts.maxTimeouts ?? 5;
+  if (!Number.isInteger(maxTimeouts) || maxTimeouts < 0) throw new RangeError(`maxTimeouts must be a non-negative integer, got ${maxTimeouts}`);
   const signal = opts.signal;
 
   let window = fixed ?? 1;
@@ -92,62 +107,49 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
   let maxWindowUsed = 0;
   let rewinds = 0;
   let timeouts = 0;
-  let consecutiveTimeouts = 0;
+  let losses = 0; // consecutive chunks lost (timeouts and transient errors)
+  let emptyFirsts = 0;
   let acked = 0;
   let next = 0;
   let needFirst = true;
-  let emptyFirsts = 0;
   let inflight: InFlight[] = [];
+  const events: Settled[] = [];
+  let wake: (() => void) | undefined;
   const started = performance.now();
   let rateStart = started;
   let rateBase = 0;
 
-  // Set by any answer that reveals a mismatch while the head is still pending.
-  let wake: (() => void) | undefined;
-  let revealed: number | undefined;
+  const onAbort = (): void => wake?.();
+  signal?.addEventListener('abort', onAbort);
 
   const checkAbort = (): void => {
     if (signal?.aborted) throw signal.reason instanceof AbortError ? signal.reason : new AbortError('the upload was aborted', { cause: signal.reason });
   };
 
-  const chunkLen = (off: number, first: boolean): number => {
-    const fit = fitChunk(spec.fields(off, first), spec.maxRequest, total - off, alignment);
-    return opts.chunkSize !== undefined ? Math.min(fit, opts.chunkSize, total - off) : fit;
-  };
-
-  const sendChunk = async (off: number, first: boolean, timeoutMs: number | undefined): Promise<{ entry: InFlight }> => {
-    const len = total === 0 ? 0 : chunkLen(off, first);
-    const data = await spec.source.read(off, len);
-    const body = { ...spec.fields(off, first), data };
-    const entry: InFlight = { off, len, expected: off + len, settled: undefined as unknown as Promise<Settled>, abandoned: false };
-    entry.settled = spec.send(body, timeoutMs, signal).then(
-      (rsp) => {
-        if (!entry.abandoned && entry !== inflight[0]) {
-          const o = safeOffset(rsp);
-          if (o !== undefined && o !== entry.expected && revealed === undefined) {
-            revealed = o;
-            wake?.();
-          }
-        }
-        return { rsp };
-      },
-      (err: unknown) => ({ err }),
-    );
-    return { entry };
-  };
-
-  const safeOffset = (rsp: SmpResponse): number | undefined => {
-    try {
-      return spec.offsetOf(rsp);
-    } catch {
-      return undefined;
+  const send = async (off: number, first: boolean): Promise<InFlight> => {
+    let len = 0;
+    if (total > 0) {
+      len = fitChunk(spec.fields(off, first), spec.maxRequest, total - off, alignment);
+      if (opts.chunkSize !== undefined) len = Math.min(len, opts.chunkSize);
     }
+    const data = await spec.source.read(off, len);
+    const entry: InFlight = { off, len, expected: off + len, first, abandoned: false, done: false };
+    const push = (ev: Settled): void => {
+      if (entry.abandoned || entry.done) return;
+      events.push(ev);
+      wake?.();
+    };
+    spec.send({ ...spec.fields(off, first), data }, first ? spec.firstTimeoutMs : opts.timeoutMs, signal).then(
+      (rsp) => push({ entry, rsp }),
+      (err: unknown) => push({ entry, err }),
+    );
+    return entry;
   };
 
   const abandonAll = (): void => {
     for (const e of inflight) e.abandoned = true;
     inflight = [];
-    revealed = undefined;
+    events.length = 0;
   };
 
   const moveTo = (off: number): void => {
@@ -157,139 +159,133 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
     if (off === 0 && total > 0) needFirst = true;
   };
 
-  const report = (): void => {
-    if (!opts.onProgress) return;
-    const secs = (performance.now() - rateStart) / 1000;
-    const p: TransferProgress = {
-      done: acked,
-      total,
-      rate: secs > 0 ? (acked - rateBase) / secs : 0,
-      window,
-      rewinds,
-      timeouts,
-    };
-    opts.onProgress(p);
-  };
-
-  const onTimeout = (e: SmpTimeoutError): void => {
-    timeouts++;
-    consecutiveTimeouts++;
-    if (consecutiveTimeouts > maxTimeouts) throw e;
-    if (fixed === undefined) {
-      if (window > 1) ceiling = Math.max(1, window - 1);
-      window = 1;
-    }
+  const shrink = (): void => {
+    if (fixed === undefined) window = Math.max(1, Math.floor(window / 2));
     cleanRun = 0;
   };
 
-  const interpret = async (s: Settled): Promise<number | 'timeout'> => {
-    if (s.rsp === undefined) {
-      if (s.err instanceof SmpTimeoutError) return 'timeout';
-      throw s.err;
+  const report = (): void => {
+    if (!opts.onProgress) return;
+    const secs = (performance.now() - rateStart) / 1000;
+    const p: TransferProgress = { done: acked, total, rate: secs > 0 ? (acked - rateBase) / secs : 0, window, rewinds, timeouts };
+    opts.onProgress(p);
+  };
+
+  /** The device's offset from an answer, or `'lost'` when the chunk must count as lost. */
+  const outcome = async (ev: Settled): Promise<number | { lost: unknown }> => {
+    if (ev.rsp === undefined) {
+      if (ev.err instanceof SmpTimeoutError) return { lost: ev.err };
+      throw ev.err;
     }
-    const off = spec.offsetOf(s.rsp);
+    let off: number | undefined;
+    try {
+      off = spec.offsetOf(ev.rsp);
+    } catch (e) {
+      if (e instanceof SmpDeviceError && e.style === 'rc' && TRANSIENT_RC.has(e.rc)) return { lost: e };
+      throw e;
+    }
     if (off !== undefined) return off;
     if (!spec.recover) throw new SmpResponseError('upload answer carries no offset');
     return spec.recover();
   };
 
-  while (true) {
-    checkAbort();
-    if (needFirst) {
-      abandonAll();
-      const { entry } = await sendChunk(0, true, spec.firstTimeoutMs);
-      const r = await interpret(await entry.settled);
-      if (r === 'timeout') {
-        onTimeout(new SmpTimeoutError(`no answer to the first upload chunk within ${spec.firstTimeoutMs} ms`, spec.firstTimeoutMs));
-        continue;
-      }
-      consecutiveTimeouts = 0;
-      needFirst = false;
-      moveTo(r); // beyond the first chunk's end is a resume by sha; short of it, a partial write
-      if (r === 0 && total > 0) {
-        // The device kept nothing of the first chunk: retry it, but not forever.
-        rewinds++;
-        if (++emptyFirsts > maxTimeouts) throw new SmpResponseError('the device keeps answering offset 0 to the first upload chunk');
-        continue;
-      }
-      rateStart = performance.now();
-      rateBase = acked;
-      report();
-      if (acked >= total) {
-        spec.onComplete?.((await entry.settled).rsp!);
-        break;
-      }
-      continue;
-    }
-
-    while (inflight.length < window && next < total) {
-      const { entry } = await sendChunk(next, false, opts.timeoutMs);
-      inflight.push(entry);
-      next = entry.expected;
-    }
-    maxWindowUsed = Math.max(maxWindowUsed, inflight.length);
-
-    const head = inflight[0]!;
-    const woke = new Promise<'woke'>((resolve) => {
-      wake = () => resolve('woke');
-      if (revealed !== undefined) resolve('woke');
-    });
-    const first = await Promise.race([head.settled, woke]);
-    wake = undefined;
-    checkAbort();
-
-    if (first === 'woke') {
-      // A later chunk's answer shows the device is elsewhere: the head was lost on the way.
-      const off = revealed!;
-      abandonAll();
-      rewinds++;
-      if (fixed === undefined) window = Math.max(1, Math.floor(window / 2));
-      cleanRun = 0;
-      moveTo(off);
-      continue;
-    }
-
-    inflight.shift();
-    const r = await interpret(first);
-    if (r === 'timeout') {
-      abandonAll();
-      onTimeout(first.err as SmpTimeoutError);
-      moveTo(acked);
-      continue;
-    }
-    consecutiveTimeouts = 0;
-    if (r === head.expected) {
-      acked = r;
-      cleanRun++;
-      if (fixed === undefined) {
-        if (window < ceiling) window++;
-        if (cleanRun >= CEILING_RECOVERY_ACKS && ceiling < maxWindow) {
-          ceiling++;
-          cleanRun = 0;
+  try {
+    for (;;) {
+      checkAbort();
+      if (needFirst) {
+        if (inflight.length === 0) inflight = [await send(0, true)];
+      } else {
+        while (inflight.length < window && next < total) {
+          const e = await send(next, false);
+          inflight.push(e);
+          next = e.expected;
         }
       }
-      report();
-      if (acked >= total) {
-        spec.onComplete?.(first.rsp!);
+      maxWindowUsed = Math.max(maxWindowUsed, inflight.length);
+      if (events.length === 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          if (events.length > 0 || signal?.aborted) resolve();
+        });
+        wake = undefined;
+        continue;
+      }
+      const ev = events.shift()!;
+      const e = ev.entry;
+      if (e.abandoned || e.done) continue;
+      const r = await outcome(ev);
+
+      if (typeof r !== 'number') {
+        if (r.lost instanceof SmpTimeoutError) timeouts++;
+        if (++losses > maxTimeouts) throw r.lost;
         abandonAll();
+        shrink();
+        if (!e.first) moveTo(acked);
+        continue;
+      }
+      losses = 0;
+
+      if (e.first) {
+        inflight = [];
+        moveTo(r); // beyond the first chunk's end: a resume by sha; short of it: a partial write
+        if (r === 0 && total > 0) {
+          // The device kept nothing of the first chunk: retry it, but not forever.
+          rewinds++;
+          if (++emptyFirsts > maxTimeouts) throw new SmpResponseError('the device keeps answering offset 0 to the first upload chunk');
+          continue;
+        }
+        needFirst = false;
+        rateStart = performance.now();
+        rateBase = acked;
+        report();
+        if (acked >= total) {
+          spec.onComplete?.(ev.rsp!);
+          break;
+        }
+        continue;
+      }
+
+      if (r === e.expected) {
+        // The device has everything up to r, so every chunk before this one landed too.
+        acked = r;
+        inflight = inflight.filter((x) => {
+          if (x.expected <= r) x.done = true;
+          return !x.done;
+        });
+        cleanRun++;
+        if (fixed === undefined) {
+          if (window < ceiling) window++;
+          if (cleanRun >= CEILING_RECOVERY_ACKS && ceiling < maxWindow) {
+            ceiling++;
+            cleanRun = 0;
+          }
+        }
+        report();
+        if (acked >= total) {
+          spec.onComplete?.(ev.rsp!);
+          break;
+        }
+        continue;
+      }
+
+      // The device is somewhere else: a chunk before this one was lost, or the device restarted.
+      const partial = r > e.off && r < e.expected && inflight.length === 1; // MCUboot's aligned short write
+      abandonAll();
+      if (!partial) {
+        rewinds++;
+        shrink();
+        if (fixed === undefined && window < ceiling && ceiling > 1) ceiling = Math.max(1, ceiling - 1);
+      }
+      moveTo(r);
+      report();
+      if (acked >= total && total > 0) {
+        spec.onComplete?.(ev.rsp!);
         break;
       }
-      continue;
     }
-    // The device is somewhere else: rewind (or skip ahead) to where it is.
-    const partial = r > head.off && r < head.expected && inflight.length === 0;
-    abandonAll();
-    if (!partial) {
-      rewinds++;
-      if (fixed === undefined) window = Math.max(1, Math.floor(window / 2));
-      cleanRun = 0;
-    }
-    moveTo(r);
-    report();
-    if (acked >= total && total > 0) {
-      spec.onComplete?.(first.rsp!);
-      break;
-    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    for (const e of inflight) e.abandoned = true;
   }
 
   const seconds = (performance.now() - started) / 1000;
