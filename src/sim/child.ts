@@ -19,6 +19,9 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { startSimulator, type Simulator, type SimulatorOptions } from './simulator.js';
 import type { LinkStats } from './link.js';
 
+/** Environment variable that tells the script its parent holds the stdin pipe. */
+const EXIT_ON_STDIN_CLOSE = 'MCUMGR_SIM_EXIT_ON_STDIN_CLOSE';
+
 /** What one started simulator reports. */
 export interface SimulatorInfo {
   connection: string;
@@ -120,7 +123,11 @@ export function spawnSimulatorProcess(spec: SimulatorSpec, opts: SpawnSimulatorO
   expandSpec(spec); // validate before spawning
   const self = fileURLToPath(import.meta.url);
   const execArgv = [...(self.endsWith('.ts') ? ['--import', 'tsx'] : []), ...(opts.execArgv ?? [])];
-  const child = spawn(process.execPath, [...execArgv, self, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...execArgv, self, JSON.stringify(spec)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    // The devices stop when this process goes away (its end of the stdin pipe closes).
+    env: { ...process.env, [EXIT_ON_STDIN_CLOSE]: '1' },
+  });
   const rl = createInterface({ input: child.stdout! });
   const waiters: Array<(m: SimulatorProcessMessage) => void> = [];
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -206,8 +213,11 @@ async function main(): Promise<void> {
       if (cmd === 'stats') run.stats();
       else if (cmd === 'close') stop();
     });
-    // A closed stdin (parent gone, or started with stdin ignored) does not stop the devices.
-    rl.on('close', () => {});
+    // Started by spawnSimulatorProcess: a closed stdin means the parent is gone. Started by
+    // hand (stdin ignored or at EOF), the devices keep running until a signal.
+    rl.on('close', () => {
+      if (process.env[EXIT_ON_STDIN_CLOSE] === '1') stop();
+    });
   }
 }
 

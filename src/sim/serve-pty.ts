@@ -25,7 +25,7 @@ export interface SimPtyServer {
   readonly encoding: SerialEncoding;
   /** The modelled baud rate (0: unpaced). */
   readonly baudRate: number;
-  /** Connection string for the client, e.g. `serial:/dev/pts/5?baud=115200&encoding=console`. */
+  /** Connection string for the client, e.g. `serial:/dev/pts/5?baud=115200&encoding=console` (no `baud` when unpaced). */
   readonly connection: string;
   /** The link model (stats, fault log, resets). */
   readonly link: DeviceLink;
@@ -80,7 +80,8 @@ export function servePty(core: SimDeviceCore, opts: ServePtyOptions = {}): SimPt
     closed = true;
     link.close();
   });
-  const connection = `serial:${p.path}?baud=${baudRate}&encoding=${encoding}`;
+  // An unpaced link (baud 0) has no baud to tell the client; a PTY ignores the client's setting.
+  const connection = baudRate > 0 ? `serial:${p.path}?baud=${baudRate}&encoding=${encoding}` : `serial:${p.path}?encoding=${encoding}`;
   return {
     path: p.path,
     encoding,
