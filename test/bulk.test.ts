@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { bulkFlash, BulkProgressTally, ProgressThrottle, type BulkProgressEvent, type BulkTarget } from '../src/bulk/index.js';
+import { bulkFlash, BulkProgressTally, ProgressThrottle, type BulkProgressEvent, type BulkReport, type BulkTarget } from '../src/bulk/index.js';
 import { AbortError, ImageFormatError, McuMgrError, SmpTimeoutError } from '../src/errors.js';
 import { buildImage, parseImage } from '../src/image/index.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
@@ -31,6 +31,11 @@ function runsConfirmed(s: Simulator, hash: string): boolean {
   const d = core(s);
   const primary = d.slots().find((x) => x.image === 0 && x.slot === 0);
   return primary?.hash === hash && primary.valid && d.swapType(0) === 'none' && primary.trailer.imageOk === 'set';
+}
+
+/** One line per device, for assertion messages. */
+function describeReport(r: BulkReport): string {
+  return r.devices.map((d) => `${d.name}: ${d.ok ? 'ok' : `${d.step} ${d.error?.name}: ${d.error?.message}`}`).join('; ');
 }
 
 /** Things that would keep the test process alive after the job. */
@@ -149,13 +154,45 @@ describe('bulkFlash on simulated boards', { skip: !ptyAvailable() && 'no PTYs he
     });
     const elapsed = performance.now() - t0;
     assert.ok(elapsed < deadlineMs + grace + 1500, `bulkFlash returned ${elapsed} ms after it started`);
-    assert.equal(report.stopped, 'deadline');
+    assert.equal(report.stopped, 'deadline', describeReport(report));
     const [s, h] = report.devices;
     assert.ok(h!.ok, h!.error?.message);
     assert.equal(s!.ok, false);
     assert.ok(s!.error instanceof SmpTimeoutError);
     assert.equal((s!.error as SmpTimeoutError).code, 'SMP_ERR_TIMEOUT');
     assert.match(s!.error!.message, /deadline of 6000 ms passed/);
+    assert.deepEqual(leftoverHandles(), []);
+  });
+
+  test('an upload job leaves the image in the free slot unmarked; a command list reads it back', { timeout: 30_000 }, async () => {
+    const boards = await Promise.all([0, 1].map(() => startSimulator({ transport: 'pty', baudRate: BAUD, device: DEVICE })));
+    sims.push(...boards);
+    const image = buildImage({ size: 6 * 1024, version: '4.0.0' });
+    const hash = parseImage(image).hash.toString('hex');
+    const up = await bulkFlash(boards.map((b) => b.connection), image, { job: 'upload', client: CLIENT });
+    assert.ok(up.ok, describeReport(up));
+    for (const [i, r] of up.devices.entries()) {
+      assert.equal(r.step, 'done');
+      assert.equal(r.bytes, image.length);
+      assert.equal(r.verified, false);
+      const secondary = core(boards[i]!).slots().find((x) => x.image === 0 && x.slot === 1);
+      assert.equal(secondary?.hash, hash);
+      assert.equal(core(boards[i]!).swapType(0), 'none', 'an upload job marks nothing');
+    }
+    const cmds = await bulkFlash(boards.map((b) => b.connection), undefined, {
+      job: { commands: [{ call: 'os.echo', args: ['line check'] }, { call: 'image.state' }] },
+      client: CLIENT,
+    });
+    assert.ok(cmds.ok, describeReport(cmds));
+    assert.equal(cmds.image, undefined);
+    for (const r of cmds.devices) {
+      assert.equal(r.commandResults?.[0], 'line check');
+      const slots = r.commandResults?.[1] as Array<{ slot: number; hash: Uint8Array }>;
+      assert.equal(Buffer.from(slots.find((s) => s.slot === 1)!.hash).toString('hex'), hash);
+    }
+    const bad = await bulkFlash([boards[0]!.connection], undefined, { job: { commands: [{ call: 'os.nope' }] }, client: CLIENT });
+    assert.ok(bad.devices[0]!.error instanceof TypeError, describeReport(bad));
+    assert.equal(bad.devices[0]!.attempts, 1, 'a command list is not replayed');
     assert.deepEqual(leftoverHandles(), []);
   });
 
@@ -180,14 +217,14 @@ describe('bulkFlash on simulated boards', { skip: !ptyAvailable() && 'no PTYs he
         },
       },
     );
-    assert.ok(abortedAt > 0, 'no upload progress was seen');
+    assert.ok(abortedAt > 0, `no upload progress was seen; ${describeReport(report)}`);
     assert.ok(performance.now() - abortedAt < 1000 + 1500, 'bulkFlash did not return soon after the abort');
     assert.equal(report.stopped, 'abort');
     assert.equal(report.ok, false);
     for (const r of report.devices) {
       assert.ok(r.error instanceof AbortError, `${r.name}: ${r.error?.name}`);
       assert.equal((r.error as AbortError).code, 'ABORT_ERR');
-      assert.equal(r.step, 'upload');
+      assert.ok(['connect', 'validate', 'check', 'upload'].includes(r.step), `${r.name} stopped in ${r.step}`);
     }
     assert.ok(performance.now() - t0 < 25_000);
     assert.deepEqual(leftoverHandles(), []);

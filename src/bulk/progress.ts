@@ -43,18 +43,28 @@ export class ProgressThrottle<T> {
     }
     this.#pending = msg;
     this.#hasPending = true;
-    if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        if (this.#hasPending && !this.#closed) {
-          const m = this.#pending as T;
-          this.#pending = undefined;
-          this.#hasPending = false;
-          this.#emit(m);
-        }
-      }, Math.max(0, wait));
-      this.#timer.unref?.();
-    }
+    if (this.#timer === undefined) this.#arm(wait);
+  }
+
+  /**
+   * Sends the kept message once the interval is over. A timer may fire a few ms early (libuv
+   * counts from the loop's cached time), so the time is checked again and the timer re-armed.
+   */
+  #arm(wait: number): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (!this.#hasPending || this.#closed) return;
+      const left = this.#last + this.#intervalMs - this.#now();
+      if (left > 0) {
+        this.#arm(left);
+        return;
+      }
+      const m = this.#pending as T;
+      this.#pending = undefined;
+      this.#hasPending = false;
+      this.#emit(m);
+    }, Math.max(1, Math.ceil(wait)));
+    this.#timer.unref?.();
   }
 
   /** Drops a kept message and stops sending. */

@@ -45,7 +45,7 @@ export default async function runDeviceTask(task: WorkerTask): Promise<WorkerOut
   };
   const throttle = new ProgressThrottle<ProgressMessage>((m) => {
     try {
-      port.postMessage({ ...m, at: Date.now() });
+      port.postMessage({ ...m, at: performance.timeOrigin + performance.now() }); // the throttle's clock, on the Date.now() scale
     } catch {
       /* the main side is gone; nothing to tell */
     }
