@@ -107,7 +107,9 @@ interface Device {
 }
 
 /**
- * Images many devices at once, each in a worker thread of its own, and reports per device.
+ * Images many devices at once on a pool of worker threads and reports per device. Each device's
+ * whole job runs in a worker, on a connection of its own; a thread carries several devices (their
+ * work is waiting on links), `threads` of them (default: one per core).
  *
  * One device's failure never stops the others. A failure before the image was marked is retried
  * (`retries`, default 1). When `deadlineMs` passes or `signal` aborts, every unfinished device is
