@@ -180,3 +180,18 @@ export {
 /* MCUboot images ----------------------------------------------------------------------------- */
 
 export * from './image/index.js';
+
+/* Bulk imaging ------------------------------------------------------------------------------- */
+
+export {
+  bulkFlash,
+  type BulkCommand,
+  type BulkDeviceOptions,
+  type BulkDeviceResult,
+  type BulkJob,
+  type BulkOptions,
+  type BulkProgressEvent,
+  type BulkReport,
+  type BulkStep,
+  type BulkTarget,
+} from './bulk/index.js';
