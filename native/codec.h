@@ -21,36 +21,16 @@
 #include <new>
 #include <string>
 
+#include "codec_core.h"
+
 namespace mcumgr {
 namespace codec {
 
 // ---- pure byte functions (no Node-API) -------------------------------------------------------
-
-// CRC-16/XMODEM of [data, data+n) continuing from `crc` (slicing-by-8).
-uint16_t Crc16(const uint8_t* data, size_t n, uint16_t crc);
-
-// Characters of the base64 text of `n` bytes (with padding).
-constexpr size_t Base64Length(size_t n) { return (n + 2) / 3 * 4; }
-// Encodes `n` bytes at `in` as padded base64 into `out` (Base64Length(n) bytes); returns that length.
-size_t Base64Encode(const uint8_t* in, size_t n, uint8_t* out);
-// Decoded length of strict base64 text of `n` characters (n % 4 == 0), from its padding.
-size_t Base64DecodedLength(const uint8_t* text, size_t n);
-// Strict RFC 4648 decode of `n` characters into `out` (Base64DecodedLength bytes). Returns false
-// when the text is not valid base64 (length not a multiple of 4, a character outside the
-// alphabet, padding anywhere but the end). `out` may equal `text` (decoding in place is safe).
-bool Base64Decode(const uint8_t* text, size_t n, uint8_t* out);
-
-// Worst-case COBS size of `n` bytes (no delimiter).
-constexpr size_t CobsMaxLength(size_t n) { return n + n / 254 + 1; }
-// Exact COBS size of the concatenation a ‖ b (no delimiter).
-size_t CobsEncodedLength(const uint8_t* a, size_t na, const uint8_t* b, size_t nb);
-// COBS-encodes a ‖ b into `out` (CobsEncodedLength bytes); returns the length written.
-size_t CobsEncode(const uint8_t* a, size_t na, const uint8_t* b, size_t nb, uint8_t* out);
-// Validates a COBS block sequence (no delimiter) and gives its decoded length. Returns false when
-// malformed: a zero byte anywhere, or a block running past the end.
-bool CobsDecodedLength(const uint8_t* enc, size_t n, size_t* outLen);
-// Decodes a block sequence already validated by CobsDecodedLength. `out` may equal `enc`.
-size_t CobsDecodeValid(const uint8_t* enc, size_t n, uint8_t* out);
+// Crc16, Base64Length/Encode/DecodedLength/Decode, CobsMaxLength/EncodedLength/Encode/
+// DecodedLength/DecodeValid: defined inline in codec_core.h, with the decoder cores in
+// codec_core_console.h, codec_core_cobs.h and codec_core_raw.h. This header adds only the Node-API
+// side: argument reading, errors, output buffers and the JS classes around the cores.
 
 // ---- errors and arguments ----------------------------------------------------------------------
 

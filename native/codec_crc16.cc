@@ -1,6 +1,5 @@
 // CRC-16/XMODEM (poly 0x1021, init 0, no reflection, no final xor): PROTOCOL.md §4.1 and §5.5.
-// Twin of src/codec/crc16.ts. Slicing-by-8: eight 256-entry tables built at compile time, where
-// table k gives the CRC contribution of a byte followed by k zero bytes.
+// Twin of src/codec/crc16.ts; the slicing-by-8 Crc16 itself is in codec_core.h.
 // This file also holds the codec's entry point, InitCodec, and the shared option reader.
 #include "addon.h"
 #include "codec.h"
@@ -12,29 +11,6 @@
 namespace mcumgr {
 namespace codec {
 namespace {
-
-struct CrcTables {
-  uint16_t t[8][256];
-};
-
-constexpr CrcTables MakeCrcTables() {
-  CrcTables tables{};
-  for (int i = 0; i < 256; i++) {
-    uint16_t c = static_cast<uint16_t>(i << 8);
-    for (int k = 0; k < 8; k++) c = (c & 0x8000) ? static_cast<uint16_t>((c << 1) ^ 0x1021) : static_cast<uint16_t>(c << 1);
-    tables.t[0][i] = c;
-  }
-  for (int s = 1; s < 8; s++) {
-    for (int i = 0; i < 256; i++) {
-      const uint16_t prev = tables.t[s - 1][i];
-      tables.t[s][i] = static_cast<uint16_t>((prev << 8) ^ tables.t[0][prev >> 8]);
-    }
-  }
-  return tables;
-}
-
-constexpr CrcTables kCrc = MakeCrcTables();
-static_assert(kCrc.t[0][1] == 0x1021, "CRC table");
 
 napi_value Crc16Js(napi_env env, napi_callback_info info) {
   Args<2> a;
@@ -57,18 +33,6 @@ napi_value Crc16Js(napi_env env, napi_callback_info info) {
 }
 
 }  // namespace
-
-uint16_t Crc16(const uint8_t* p, size_t n, uint16_t crc) {
-  const auto& t = kCrc.t;
-  while (n >= 8) {
-    crc = static_cast<uint16_t>(t[7][(crc >> 8) ^ p[0]] ^ t[6][(crc & 0xff) ^ p[1]] ^ t[5][p[2]] ^ t[4][p[3]] ^
-                                t[3][p[4]] ^ t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]]);
-    p += 8;
-    n -= 8;
-  }
-  while (n--) crc = static_cast<uint16_t>((crc << 8) ^ t[0][(crc >> 8) ^ *p++]);
-  return crc;
-}
 
 BufferPool* BufferPool::Create(Napi::Env env) {
   // Buffer.prototype.subarray, reached through a Buffer rather than the (replaceable) global.
