@@ -302,6 +302,29 @@ describe('firmwareUpdate', () => {
     }
   });
 
+  test('lost answers to the mark and reset writes: the state read decides, nothing is replayed', async () => {
+    const r = await rig({ bootMs: 50 }, {}, { timeoutMs: 300 });
+    // The device does the work but its answer to the first state write and first reset is lost.
+    const handle = r.core.handle.bind(r.core);
+    const lose = new Set(['1/0', '0/5']);
+    const writes: string[] = [];
+    r.core.handle = (pkt: Buffer, via: string): DeviceStep => {
+      const step = handle(pkt, via);
+      const key = `${pkt.readUInt16BE(4)}/${pkt[7]}`;
+      if ((pkt[0]! & 7) === 2) writes.push(key);
+      if ((pkt[0]! & 7) === 2 && lose.delete(key)) return { ...step, responses: [] };
+      return step;
+    };
+    try {
+      const res = await r.client.firmwareUpdate(IMAGE, { mode: 'confirm' });
+      assert.ok(res.finalState.find((s) => s.active)!.hash.equals(INFO.hash));
+      assert.equal(writes.filter((k) => k === '1/0').length, 1, 'the state write was sent once, never replayed');
+      assert.equal(writes.filter((k) => k === '0/5').length, 1, 'the reset took, so it was not sent again');
+    } finally {
+      await r.close();
+    }
+  });
+
   test('an invalid image is refused before anything is sent', async () => {
     const r = await rig();
     try {

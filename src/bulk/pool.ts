@@ -253,6 +253,7 @@ export async function bulkFlash(targets: readonly BulkTarget[], image: Uint8Arra
       job: job === 'commands' ? { commands: (opts.job as { commands: BulkCommand[] }).commands } : job,
       image: shared,
       imageHash: info?.hash.toString('hex'),
+      imageInfo: info,
       options: d.options,
       retries: d.retries,
       progressIntervalMs,

@@ -3,6 +3,7 @@
  * messages that travel between the main thread and the pool's workers.
  * @module
  */
+import type { ImageInfo } from '../image/index.js';
 import type { ClientOptions } from '../client.js';
 import type { SerializedError } from '../errors.js';
 import type { UpdateStep } from '../transfer/index.js';
@@ -212,6 +213,8 @@ export interface WorkerTask {
   image: SharedArrayBuffer | undefined;
   /** Hex of the image hash the main thread computed, checked against what the worker's update reports. */
   imageHash: string | undefined;
+  /** The image as the main thread parsed and validated it (Buffers arrive as Uint8Arrays): spares each worker a parse and two hashing passes. */
+  imageInfo: ImageInfo | undefined;
   options: BulkDeviceOptions;
   retries: number;
   progressIntervalMs: number;

@@ -10,6 +10,7 @@
  */
 import { MCUmgrClient } from '../client.js';
 import { AbortError, ImageFormatError, serializeError, VerifyError } from '../errors.js';
+import { reviveBuffers } from './revive.js';
 import { uploadImage, type FirmwareUpdateOptions, type ImageUploadOptions } from '../transfer/index.js';
 import { ProgressThrottle } from './progress.js';
 import type { BulkCommand, BulkDeviceOptions, BulkStep, ProgressMessage, ToWorker, WorkerOutcome, WorkerTask } from './types.js';
@@ -116,6 +117,7 @@ async function runOnce(
   outcome: WorkerOutcome,
 ): Promise<void> {
   const o = task.options;
+  const parsed = task.imageInfo ? reviveBuffers(task.imageInfo) : undefined; // parsed and hashed once, on the main thread
   throwIfAborted(signal);
   const client = await MCUmgrClient.connect(task.connection, o.client);
   try {
@@ -129,6 +131,7 @@ async function runOnce(
       if (!image) throw new TypeError('an update job needs an image');
       const r = await client.firmwareUpdate(image, {
         ...updateOptions(o),
+        parsed,
         signal,
         onStep: (step, detail) => {
           state.step = step;
@@ -157,6 +160,7 @@ async function runOnce(
       const r = await uploadImage(client.transferContext(), image, {
         ...uploadOptions(o),
         firstTimeoutMs: o.firstTimeoutMs ?? client.timeouts.long,
+        knownSha: parsed?.uploadSha,
         signal,
         onProgress,
       });

@@ -57,6 +57,11 @@ export interface FirmwareUpdateOptions extends Omit<ImageUploadOptions, 'onProgr
   force?: boolean;
   /** How long to wait for the device to answer after the reset. Default 30000 ms. */
   reconnectTimeoutMs?: number;
+  /**
+   * The image already parsed and validated by {@link parseImage} from these same bytes (e.g. on
+   * another thread): skips parsing and hashing again. Its `uploadSha` is sent as the upload `sha`.
+   */
+  parsed?: ImageInfo;
   /** Called when a step starts. */
   onStep?: (step: UpdateStep, detail?: string) => void;
   /** Upload progress. */
@@ -97,7 +102,8 @@ export async function firmwareUpdate(
 
   step('validate');
   const bytes = typeof image === 'string' ? await readImageFile(image) : Buffer.from(image.buffer, image.byteOffset, image.byteLength);
-  const info = parseImage(bytes); // throws ImageFormatError before anything is sent
+  const info = opts.parsed ?? parseImage(bytes); // throws ImageFormatError before anything is sent
+  if (opts.parsed && opts.parsed.size !== bytes.length) throw new TypeError('parsed describes another image: its size differs from the bytes given');
   const imageNo = opts.image ?? 0;
 
   step('check');
@@ -110,7 +116,12 @@ export async function firmwareUpdate(
   abortIf();
 
   step('upload');
-  const upload = await uploadImage(target.transferContext(), bytes, { ...opts, image: imageNo, onProgress: opts.onProgress });
+  const upload = await uploadImage(target.transferContext(), bytes, {
+    ...opts,
+    image: imageNo,
+    knownSha: opts.sha === false ? undefined : info.uploadSha,
+    onProgress: opts.onProgress,
+  });
   abortIf();
 
   step('mark');
@@ -122,23 +133,45 @@ export async function firmwareUpdate(
         'the image was not marked for boot',
     );
   }
-  if (mode === 'test') await target.image.test(info.hash);
-  else await target.image.confirm(info.hash);
+  let markError: unknown;
+  try {
+    if (mode === 'test') await target.image.test(info.hash);
+    else await target.image.confirm(info.hash);
+  } catch (e) {
+    // A lost answer to the write does not say whether it took: the state read below does.
+    // (The write itself is never replayed.)
+    if (!(e instanceof SmpTimeoutError)) throw e;
+    markError = e;
+  }
   const marked = await target.image.state({ signal: opts.signal });
   const pending = marked.find((s) => s.hash.equals(info.hash));
-  if (!pending?.pending) throw new VerifyError(`the device did not mark the new image pending (${mode})`);
+  if (!pending?.pending) {
+    if (markError) throw markError;
+    throw new VerifyError(`the device did not mark the new image pending (${mode})`);
+  }
 
   if (opts.reset === false) {
     step('done', 'pending; reset the device to boot it');
     return { alreadyInstalled: false, image: info, upload, finalState: marked, step: 'done', seconds: secs(started) };
   }
 
-  step('reset');
-  await target.os.reset();
-  step('reconnect');
-  await waitForDevice(target, opts.reconnectTimeoutMs ?? 30000, opts.signal);
-
-  let finalState = await target.image.state({ signal: opts.signal });
+  let finalState: SlotStateLike[] = marked;
+  for (let attempt = 1; ; attempt++) {
+    step('reset', attempt > 1 ? `attempt ${attempt}` : undefined);
+    try {
+      await target.os.reset();
+    } catch (e) {
+      // The device may have reset before its answer got out: waiting for it tells.
+      if (!(e instanceof SmpTimeoutError)) throw e;
+    }
+    step('reconnect');
+    await waitForDevice(target, opts.reconnectTimeoutMs ?? 30000, opts.signal);
+    finalState = await target.image.state({ signal: opts.signal });
+    // Still pending and not running: the reset request itself was lost. Ask once more.
+    const still = finalState.find((s) => s.hash.equals(info.hash));
+    if (attempt < 2 && still?.pending && !still.active) continue;
+    break;
+  }
   if (opts.verify !== false) {
     step('verify');
     const now = finalState.find((s) => (s.image ?? 0) === imageNo && s.active);

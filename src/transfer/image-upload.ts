@@ -23,6 +23,8 @@ export interface ImageUploadOptions extends TransferOptions {
   sha?: boolean;
   /** Deadline of the first chunk, during which the device erases the slot. Default 30000 ms. */
   firstTimeoutMs?: number;
+  /** SHA-256 of the whole source when the caller already has it (e.g. `ImageInfo.uploadSha`): skips a hashing pass. */
+  knownSha?: Uint8Array;
 }
 
 /** Result of an image upload. */
@@ -45,7 +47,10 @@ export async function uploadImage(ctx: TransferContext, source: UploadSource, op
   const src = await openSource(source, 'image');
   try {
     if (src.size < 32) throw new RangeError(`an image needs at least a 32-byte header; the source has ${src.size} bytes`);
-    const sha = await src.sha256();
+    if (opts.knownSha !== undefined && (!(opts.knownSha instanceof Uint8Array) || opts.knownSha.length !== 32)) {
+      throw new TypeError('knownSha must be the 32-byte SHA-256 of the whole image');
+    }
+    const sha = opts.knownSha ? Buffer.from(opts.knownSha) : await src.sha256();
     let match: boolean | undefined;
     const result = await runPipelinedUpload(
       {
