@@ -1,0 +1,16 @@
+// `npm run build:native`: compiles the addon into build/Release with node-gyp, against the
+// local Node headers when they can be found (no download); otherwise node-gyp's usual header
+// download is the last resort. Exits with node-gyp's status.
+import { spawnSync } from 'node:child_process';
+import { findNodeDir, nodeGypCommand, root } from './native-env.mjs';
+
+const [cmd, ...lead] = nodeGypCommand();
+const nodedir = findNodeDir();
+const args = [...lead, 'rebuild', '--silent', '--jobs=max', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
+if (!nodedir) console.error('build:native: no local Node headers found; node-gyp will download them');
+const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+if (r.error) {
+  console.error(`build:native: cannot run node-gyp: ${r.error.message}`);
+  process.exit(1);
+}
+process.exit(r.status ?? 1);
