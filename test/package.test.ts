@@ -207,7 +207,7 @@ test('the packed package installs and works: import, require, sim, types, the mc
   assert.ok(!existsSync(join(installed, 'build')), 'nothing was compiled at install: the prebuild was taken');
   t.diagnostic(`installed in ${Date.now() - t0} ms`);
 
-  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, MCUMGR_CONN: '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, MCUMGR_CONN: '' };
   delete env.MCUMGR_NATIVE;
   const noAddonDir = join(work, 'no-addon');
   mkdirSync(noAddonDir);
@@ -295,7 +295,7 @@ test('the packed package installs and works: import, require, sim, types, the mc
   });
 
   await t.test('the install script never fails: no prebuild that loads and no compiler → the TypeScript codec', async () => {
-    const bare = { ...env, MCUMGR_TOOLKIT_PREBUILD: noAddonDir, PATH: noAddonDir };
+    const bare: NodeJS.ProcessEnv = { ...env, MCUMGR_TOOLKIT_PREBUILD: noAddonDir, PATH: noAddonDir };
     delete bare.npm_config_node_gyp;
     const r = mustPass(await run(process.execPath, [join(installed, 'scripts', 'install.mjs')], { cwd: installed, env: bare }), 'install.mjs');
     assert.match(r.stdout, /using the TypeScript codec/);
