@@ -217,6 +217,7 @@ export async function runOne(spec: RunSpec): Promise<RunOutcome> {
   const original = core.slots()[0]!.hash;
   const live: Live = { core };
   let measured: number | undefined;
+  let step: string | undefined;
 
   const work = async (): Promise<{ resolved: boolean; value?: unknown; error?: unknown }> => {
     live.sim = await startSimulator({
@@ -261,6 +262,7 @@ export async function runOne(spec: RunSpec): Promise<RunOutcome> {
             firstTimeoutMs: spec.firstTimeoutMs,
             reconnectTimeoutMs: 10_000,
             onStep: (s) => {
+              step = s;
               if (s === 'mark') measure();
             },
           });
@@ -290,6 +292,7 @@ export async function runOne(spec: RunSpec): Promise<RunOutcome> {
   }
   await closeLive(live);
   const verdict = judge(spec, r, { core, image, imageHash: info.hash.toString('hex'), original: original!, fileData });
+  if (verdict.kind !== 'verified' && step !== undefined) verdict.detail = `${verdict.detail ?? ''} at ${step}`;
   return { ...verdict, ms, ...(measured !== undefined ? { bytesToDevice: measured } : {}), ...(injected ? { injected } : {}) };
 }
 
