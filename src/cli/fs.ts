@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { action, checkLocalInput, parseRemotePath, readStdin, writeLocal, type CliContext } from './context.js';
 import { CliUsageError, fmtBytes, fmtRate, table } from './output.js';
+import { resolveDownloadTarget, writeFileInFolder } from './safe-path.js';
 
 /** Registers the `fs` commands. */
 export function registerFs(program: Command, ctx: CliContext): void {
@@ -39,15 +40,18 @@ export function registerFs(program: Command, ctx: CliContext): void {
     );
 
   fs.command('download')
-    .description('copy a device file to a local file, or to stdout with -')
+    .description('copy a device file to a local file or into a local folder, or to stdout with -')
     .argument('<remote>', 'device path')
-    .argument('<local>', 'local file (- for stdout)')
+    .argument('<local>', 'local file, or folder (the file is named after the device path), or - for stdout')
     .action(
       action(ctx, async (env, _o, remote: string, local: string) => {
         parseRemotePath('remote', remote);
         if (local === '-' && env.out.json) {
           throw new CliUsageError('local "-" (stdout) cannot be used with --json, which prints its JSON document there; give a file name');
         }
+        // Where the bytes will go is settled before anything is sent: never outside the folder
+        // given (no "..", no link out of it, no name from the device that is not a plain name).
+        const target = local === '-' ? undefined : await resolveDownloadTarget(local, remote);
         const bar = env.out.progress('download');
         let r;
         try {
@@ -60,15 +64,16 @@ export function registerFs(program: Command, ctx: CliContext): void {
         } finally {
           bar.stop();
         }
-        await writeLocal(local, r.data);
+        if (target) await writeFileInFolder(target, r.data);
+        else await writeLocal('-', r.data);
         const { data, ...rest } = r;
-        if (local === '-') {
+        if (!target) {
           env.out.note(`downloaded ${fmtBytes(data.length)} from ${remote} in ${r.seconds.toFixed(2)} s (${fmtRate(r.throughput)})`);
           return;
         }
         env.out.result(
-          { remote, local, ...rest },
-          (v) => `downloaded ${fmtBytes(v.bytes)} from ${remote} to ${local} in ${v.seconds.toFixed(2)} s (${fmtRate(v.throughput)})`,
+          { remote, local, path: target.path, ...rest },
+          (v) => `downloaded ${fmtBytes(v.bytes)} from ${remote} to ${v.path} in ${v.seconds.toFixed(2)} s (${fmtRate(v.throughput)})`,
         );
       }),
     );
