@@ -338,4 +338,13 @@ describe('nothing is downloaded at install or run time', () => {
     walk(join(ROOT, 'src'));
     assert.deepEqual(offenders, []);
   });
+
+  test(
+    'the install script only looks for a built addon; it never falls back to building one',
+    { todo: 'scripts.install runs node-gyp-build, which runs "node-gyp rebuild" when no prebuild loads; node-gyp then downloads Node headers (reported)' },
+    () => {
+      const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+      assert.doesNotMatch(pkg.scripts.install ?? '', /node-gyp-build(?!-test)|node-gyp\s+(re)?build|prebuild-install/);
+    },
+  );
 });
