@@ -160,13 +160,14 @@ test('the packed package installs and works: import, require, sim, types, the mc
 
   const t0 = Date.now();
   // `npm run build` would run `prebuild` first (npm's pre-hook) and then compile the addon a second
-  // time for build/; the prebuild alone gives the package what it ships, so build:ts follows it.
-  const prebuild = await npm(['run', 'prebuild'], src, 120_000);
+  // time for build/; the prebuild alone gives the package what it ships. The two steps write
+  // different folders (build/ + prebuilds/, dist/), so they run side by side.
+  const [prebuild, buildTs] = await Promise.all([npm(['run', 'prebuild'], src, 120_000), npm(['run', 'build:ts'], src, 120_000)]);
   if (prebuild.code !== 0) {
     t.skip(`cannot build the addon here (npm run prebuild exited ${prebuild.code}): ${prebuild.stderr.trim().split('\n').slice(-3).join(' / ')}`);
     return;
   }
-  mustPass(await npm(['run', 'build:ts'], src, 120_000), 'npm run build:ts');
+  mustPass(buildTs, 'npm run build:ts');
   const prebuilds = readdirSync(join(src, 'prebuilds', `${process.platform}-${process.arch}`));
   assert.ok(prebuilds.some((f) => f.endsWith('.node')), `no prebuild in ${prebuilds.join(', ')}`);
   const main = join(src, 'dist', 'cli', 'main.js');
