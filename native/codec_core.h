@@ -264,7 +264,9 @@ inline size_t CobsDecodeValid(const uint8_t* enc, size_t n, uint8_t* out) {
   while (i < n) {
     const size_t code = enc[i++];
     const size_t len = code - 1;
-    std::memmove(out + o, enc + i, len);  // in place, o < i: the block moves left
+    // In place, o < i: the block moves left. An empty block copies nothing, and `out` may then be
+    // null (the buffer of an empty result): memmove must not see it (UB even for 0 bytes).
+    if (len) std::memmove(out + o, enc + i, len);
     o += len;
     i += len;
     if (code != 0xff && i < n) out[o++] = 0;
