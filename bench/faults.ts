@@ -107,7 +107,7 @@ export interface BenchOptions {
   size: number;
 }
 
-export const DEFAULTS: BenchOptions = { runs: 3, rate: 0.02, deadlineMs: 60_000, timeoutMs: 500, firstTimeoutMs: 3000, size: 12 * 1024 };
+export const DEFAULTS: BenchOptions = { runs: 5, rate: 0.02, deadlineMs: 60_000, timeoutMs: 500, firstTimeoutMs: 3000, size: 12 * 1024 };
 
 /** The link faults of a fault kind at `rate` per wire unit, both directions. */
 export function faultsFor(fault: BenchFault, rate: number, resetAfterBytes?: number): FaultOptions {
