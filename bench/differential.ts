@@ -261,7 +261,7 @@ function runStream(seed: number, nat: Codec, verbose = false): StreamResult {
   const nFrames = 1 + r.int(40);
   const mutateP = r.pick([0, 0.2, 0.5, 0.5, 0.9]);
   let mutated = 0;
-  let prev = Buffer.alloc(0);
+  let prev: Buffer = Buffer.alloc(0);
   for (let k = 0; k < nFrames; k++) {
     if (r.chance(0.15)) parts.push(garbage(enc, caps, r));
     let f = frameOf(enc, makePacket(r, caps.maxPacket), r);

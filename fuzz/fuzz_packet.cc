@@ -107,30 +107,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Packets got;
     CollectSink sink{&got};
     const bool wantOk = want >= 10 && want - 2 <= cap;
-    size_t fed = 0;  // packet bytes (after the prefix) delivered so far
+    size_t fed = 0;        // packet bytes (after the prefix) delivered so far
+    size_t fedAtEnd = 0;   // fed when the packet ended (first frame reaching want), 0 if never
     for (size_t off = 0; off < stream.size();) {
       const size_t k = std::min<size_t>(93, stream.size() - off);
       const Bytes line = Frame(off == 0, stream.data() + off, k);
       FUZZ_CHECK(d.Push(line.data(), line.size(), sink), "forged push");
       fed += off == 0 ? k - std::min<size_t>(k, 2) : k;
       off += k;
+      if (wantOk && fedAtEnd == 0 && fed >= want) fedAtEnd = fed;
       FUZZ_CHECK(d.Buffered() <= cap + 2, "forged length %zu: %zu bytes buffered over cap %zu + 2", want, d.Buffered(), cap);
-      if (wantOk && fed < want) FUZZ_CHECK(d.Buffered() == fed, "forged length %zu: buffered %zu, fed %zu", want, d.Buffered(), fed);
-      if (!wantOk || fed >= want) FUZZ_CHECK(d.Buffered() == 0, "forged length %zu: %zu bytes held after the packet ended", want, d.Buffered());
+      if (wantOk && fedAtEnd == 0) FUZZ_CHECK(d.Buffered() == fed, "forged length %zu: buffered %zu, fed %zu", want, d.Buffered(), fed);
+      else FUZZ_CHECK(d.Buffered() == 0, "forged length %zu: %zu bytes held after the packet ended", want, d.Buffered());
     }
+    // Frames after the one that ended the packet are orphan continuations: never a packet.
     const uint64_t* st = d.Stats();
-    if (stream.size() >= 2) {
-      if (!wantOk) {
-        FUZZ_CHECK(got.empty() && st[ConsoleDecoderCore::kBadLength] == 1, "forged length %zu (cap %zu) accepted", want, cap);
-      } else if (fed > want) {
-        FUZZ_CHECK(got.empty() && st[ConsoleDecoderCore::kBadLength] >= 1, "forged length %zu overrun by %zu bytes not refused", want, fed);
-      } else if (fed == want) {
-        const bool crcOk = RefCrc16(p.data(), n) == 0;
-        FUZZ_CHECK(crcOk == (got.size() == 1), "forged length %zu: CRC ok %d but %zu packets", want, crcOk, got.size());
-        if (crcOk) FUZZ_CHECK(got[0].size() == want - 2 && std::equal(got[0].begin(), got[0].end(), p.begin()), "forged packet content");
-      } else {
-        FUZZ_CHECK(got.empty(), "forged length %zu: a packet from %zu bytes", want, fed);
-      }
+    if (!wantOk) {
+      FUZZ_CHECK(got.empty() && st[ConsoleDecoderCore::kBadLength] == 1, "forged length %zu (cap %zu) accepted", want, cap);
+    } else if (fedAtEnd > want) {
+      FUZZ_CHECK(got.empty() && st[ConsoleDecoderCore::kBadLength] == 1, "forged length %zu overrun (%zu bytes by that frame) not refused", want, fedAtEnd);
+    } else if (fedAtEnd == want) {
+      const bool crcOk = RefCrc16(p.data(), want) == 0;
+      FUZZ_CHECK(crcOk == (got.size() == 1) && got.size() <= 1, "forged length %zu: CRC ok %d but %zu packets", want, crcOk, got.size());
+      if (crcOk) FUZZ_CHECK(got[0].size() == want - 2 && std::equal(got[0].begin(), got[0].end(), p.begin()), "forged packet content");
+    } else {
+      FUZZ_CHECK(got.empty(), "forged length %zu: a packet from %zu bytes", want, fed);
     }
   }
   return 0;

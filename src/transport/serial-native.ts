@@ -292,6 +292,11 @@ export class NativeSerialTransport implements SerialTransport {
     this.#stream.flush();
   }
 
+  /** Bytes the receive decoder holds for a partial frame or packet (bounded by its caps). */
+  buffered(): number {
+    return this.#stream.framing.decoder.buffered();
+  }
+
   unref(): void {
     if (!this.#closed) this.#port.unref();
   }
