@@ -429,6 +429,8 @@ export class MCUmgrClient implements AsyncDisposable {
     if (this.closed) throw new SmpClosedError();
     const ctx: TransferContext = { session: this.#session, maxRequest: this.maxRequest };
     if (this.#params) ctx.bufCount = this.#params.bufCount;
+    const enc = (this.#transport as { encoding?: unknown }).encoding;
+    if (this.#transport.kind === 'serial' && (enc === 'console' || enc === 'raw' || enc === 'cobs')) ctx.encoding = enc;
     return ctx;
   }
 

@@ -270,6 +270,37 @@ describe('file transfers', () => {
 });
 
 describe('firmwareUpdate', () => {
+  test('default (test, then confirm once it runs): the new image ends up running and confirmed', async () => {
+    const r = await rig({ bootMs: 50 });
+    try {
+      const steps: string[] = [];
+      const res = await r.client.firmwareUpdate(IMAGE, { onStep: (s) => steps.push(s) });
+      assert.deepEqual(steps, ['validate', 'check', 'upload', 'mark', 'reset', 'reconnect', 'verify', 'confirm', 'done']);
+      const active = res.finalState.find((s) => s.active)!;
+      assert.ok(active.hash.equals(INFO.hash));
+      assert.equal(active.confirmed, true);
+      r.core.reboot();
+      assert.ok((await r.client.image.state()).find((s) => s.active)!.hash.equals(INFO.hash), 'stays after another reset');
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('an image left pending by an interrupted run is not uploaded again: straight to the reset', async () => {
+    const r = await rig({ bootMs: 50 });
+    try {
+      await r.client.firmwareUpdate(IMAGE, { reset: false });
+      const sent = r.client.session.stats().sent;
+      const steps: Array<[string, string | undefined]> = [];
+      const res = await r.client.firmwareUpdate(IMAGE, { onStep: (s, d) => steps.push([s, d]) });
+      assert.ok(!steps.some(([s]) => s === 'upload'), 'no upload step');
+      assert.ok(r.client.session.stats().sent - sent < 30, 'no chunks sent');
+      assert.ok(res.finalState.find((s) => s.active)!.hash.equals(INFO.hash));
+    } finally {
+      await r.close();
+    }
+  });
+
   test('confirm mode: uploads, marks permanent, resets, and the new image runs confirmed', async () => {
     const r = await rig({ bootMs: 50 });
     try {
@@ -290,7 +321,7 @@ describe('firmwareUpdate', () => {
   test('test mode: the new image runs unconfirmed and a second reset reverts it', async () => {
     const r = await rig({ bootMs: 50 });
     try {
-      const res = await r.client.firmwareUpdate(IMAGE, { mode: 'test' });
+      const res = await r.client.firmwareUpdate(IMAGE, { mode: 'test', confirmAfterTest: false });
       const active = res.finalState.find((s) => s.active)!;
       assert.ok(active.hash.equals(INFO.hash));
       assert.equal(active.confirmed, false);
@@ -335,6 +366,93 @@ describe('firmwareUpdate', () => {
       assert.equal(r.client.session.stats().sent, sent);
     } finally {
       await r.close();
+    }
+  });
+});
+
+describe('what a real device needs (review findings)', () => {
+  test('a file that is not an MCUboot image is refused before any byte is sent (MCUboot would erase its slot)', async () => {
+    const r = await rig();
+    try {
+      const sent = r.client.session.stats().sent;
+      const raw = Buffer.alloc(4096, 0x20);
+      await assert.rejects(uploadImage(r.client.transferContext(), raw), (e: unknown) => (e as McuMgrError).code === 'IMAGE_ERR_FORMAT');
+      assert.equal(r.client.session.stats().sent, sent);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('the window never exceeds buf_count − 1, even when fixed; unknown buf_count means one in flight', async () => {
+    const r = await rig({}, { netbufCount: 3 });
+    try {
+      const fixed = await uploadImage(r.client.transferContext(), IMAGE, { window: 8 });
+      assert.equal(fixed.maxWindowUsed, 2, 'netbuf count 3 → at most 2 waiting');
+      assert.equal(r.sim.stats().drops.netbufExhausted, 0);
+    } finally {
+      await r.close();
+    }
+    const core = createZephyrDevice({ slotSize: 128 * 1024, mcumgrParams: false });
+    const sim = await startSimulator({ transport: 'memory', core });
+    const c = MCUmgrClient.fromTransport(sim.transport!, { timeoutMs: 400 });
+    try {
+      const auto = await c.useAutoFrameSize();
+      assert.equal(auto.source, 'fallback');
+      const res = await uploadImage(c.transferContext(), IMAGE);
+      assert.equal(res.maxWindowUsed, 1);
+    } finally {
+      await c.close();
+      await sim.close();
+    }
+  });
+
+  test('a file upload restarted while the device still holds the first one open gives the right file', async () => {
+    // Zephyr keeps its offset when an open upload of the same path restarts at 0; the client
+    // closes the device's file context first and insists on an exact first answer.
+    const r = await rig();
+    const FILE = Buffer.from(Array.from({ length: 9000 }, (_, i) => (i * 13) & 0xff));
+    try {
+      const ac = new AbortController();
+      await assert.rejects(
+        uploadFile(r.client.transferContext(), '/lfs/re.bin', FILE, { signal: ac.signal, onProgress: (p) => p.done > 3000 && ac.abort() }),
+        AbortError,
+      );
+      const res = await uploadFile(r.client.transferContext(), '/lfs/re.bin', FILE);
+      assert.ok(r.core.files.get('/lfs/re.bin')!.equals(FILE));
+      assert.equal(res.verified, 'sha256');
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('a file the device holds differently from what was sent is a VerifyError, not a success', async () => {
+    const r = await rig();
+    const handle = r.core.handle.bind(r.core);
+    r.core.handle = (pkt: Buffer, via: string): DeviceStep => {
+      const step = handle(pkt, via);
+      const f = r.core.files.get('/lfs/bad.bin');
+      if (f && f.length > 100) f[50] ^= 0x01; // the flash flips a bit behind the device's back
+      return step;
+    };
+    try {
+      await assert.rejects(uploadFile(r.client.transferContext(), '/lfs/bad.bin', Buffer.alloc(2000, 7)), VerifyError);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('raw SMP keeps one request in flight (no CRC, no resync)', async () => {
+    const core = createZephyrDevice({ slotSize: 128 * 1024 });
+    const sim = await startSimulator({ transport: 'pty', encoding: 'raw', baudRate: 1_000_000, core });
+    const c = await MCUmgrClient.connect(sim.connection, { timeoutMs: 2000 });
+    try {
+      await c.useAutoFrameSize();
+      const res = await uploadImage(c.transferContext(), IMAGE, { window: 3 });
+      assert.equal(res.maxWindowUsed, 1);
+      assert.ok(slotHolds(core, IMAGE));
+    } finally {
+      await c.close();
+      await sim.close();
     }
   });
 });

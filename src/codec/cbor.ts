@@ -22,9 +22,12 @@ const decoder = new Decoder({ useRecords: false, mapsAsObjects: true } as Constr
 /** A CBOR map as this library exchanges it with devices. */
 export type CborMap = Record<string, unknown>;
 
-/** Encodes `value` as definite-length plain CBOR. */
+/**
+ * Encodes `value` as definite-length plain CBOR. Integers of 2^32 and beyond are sent as CBOR
+ * integers (cbor-x would send them as float64, which Zephyr's integer fields reject).
+ */
 export function encodeCbor(value: unknown): Buffer {
-  const out = encoder.encode(value) as Buffer;
+  const out = encoder.encode(widenIntegers(value, 0)) as Buffer;
   // cbor-x may return a view into its shared scratch buffer; callers keep packets around.
   return Buffer.from(out);
 }
@@ -59,11 +62,26 @@ export function decodeCborMap(bytes: Uint8Array): CborMap {
   return v as CborMap;
 }
 
+function widenIntegers(v: unknown, depth: number): unknown {
+  if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) >= 2 ** 32 && Number.isSafeInteger(v) ? BigInt(v) : v;
+  if (depth > MAX_CBOR_DEPTH || v === null || typeof v !== 'object' || v instanceof Uint8Array) return v;
+  if (Array.isArray(v)) return v.some((x) => typeof x === 'number' || (x !== null && typeof x === 'object')) ? v.map((x) => widenIntegers(x, depth + 1)) : v;
+  if (v instanceof Map) return v;
+  let copy: Record<string, unknown> | undefined;
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    const w = widenIntegers(x, depth + 1);
+    if (w !== x) (copy ??= { ...(v as Record<string, unknown>) })[k] = w;
+  }
+  return copy ?? v;
+}
+
 /** Deepest nesting accepted from a device; SMP payloads are a few levels deep. */
 export const MAX_CBOR_DEPTH = 32;
 
 function normalise(v: unknown, depth: number): unknown {
   if (depth > MAX_CBOR_DEPTH) throw new SmpFrameError(`CBOR nesting deeper than ${MAX_CBOR_DEPTH}`);
+  // cbor-x returns every 8-byte integer as a BigInt; keep plain numbers where they are exact.
+  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   if (v instanceof Uint8Array) return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) v[i] = normalise(v[i], depth + 1);

@@ -10,17 +10,23 @@ import { FsCmd, Group } from '../protocol/ids.js';
 import { AbortError, SmpResponseError, SmpTimeoutError } from '../errors.js';
 import type { SmpResponse } from '../session.js';
 import { checkDeviceFileName } from './file-upload.js';
+import { createHash } from 'node:crypto';
+import { closeDeviceFile, crc32Of, verifyDeviceFile, type FsVerification } from './fs-verify.js';
 import type { TransferContext, TransferOptions, TransferProgress, TransferResult } from './types.js';
 
 /** Options of {@link downloadFile}. */
 export interface DownloadOptions extends Omit<TransferOptions, 'chunkSize' | 'alignment'> {
   /** Largest file accepted, checked against the size the device announces. Default 64 MiB. */
   maxSize?: number;
+  /** Afterwards, compare the device's hash of the file with the bytes received (as for upload). Default true. */
+  verify?: boolean;
 }
 
 /** Result of a download. */
 export interface DownloadResult extends TransferResult {
   data: Buffer;
+  /** How the bytes were checked against the device's own hash (`undefined` with `verify: false`). */
+  verified: FsVerification | undefined;
 }
 
 /**
@@ -35,7 +41,10 @@ export async function downloadFile(ctx: TransferContext, name: string, opts: Dow
   if (fixed !== undefined && (!Number.isInteger(fixed) || fixed < 1 || fixed > 64)) {
     throw new RangeError(`window must be 'auto' or an integer 1..64, got ${String(opts.window)}`);
   }
-  const ceiling0 = opts.maxWindow ?? (ctx.bufCount !== undefined ? Math.max(1, ctx.bufCount - 1) : 2);
+  // Never more reads waiting than the device has buffers for (buf_count − 1), and one when unknown.
+  const deviceCap = ctx.bufCount !== undefined ? Math.max(1, ctx.bufCount - 1) : undefined;
+  const ceiling0 = ctx.encoding === 'raw' ? 1 : Math.min(opts.maxWindow ?? deviceCap ?? 1, deviceCap ?? 64);
+  const fixedWindow = fixed === undefined ? undefined : ctx.encoding === 'raw' ? 1 : Math.min(fixed, deviceCap ?? 64);
   const maxTimeouts = opts.maxTimeouts ?? 5;
   const signal = opts.signal;
   const started = performance.now();
@@ -46,6 +55,8 @@ export async function downloadFile(ctx: TransferContext, name: string, opts: Dow
     if (signal?.aborted) throw new AbortError('the download was aborted', { cause: signal.reason });
   };
 
+  // A download of a path still open for download would reuse the stale size: start clean.
+  await closeDeviceFile(ctx.session, opts.timeoutMs);
   let timeouts = 0;
   let consecutive = 0;
   let first: SmpResponse | undefined;
@@ -73,8 +84,8 @@ export async function downloadFile(ctx: TransferContext, name: string, opts: Dow
   const todo: number[] = [];
   for (let off = chunk; off < total; off += chunk) todo.push(off);
   let done = firstData.length;
-  let window = fixed ?? 1;
-  let ceiling = fixed ?? ceiling0;
+  let window = fixedWindow ?? 1;
+  let ceiling = fixedWindow ?? ceiling0;
   let maxWindowUsed = 1;
   const inflight = new Map<number, Promise<{ off: number; rsp?: SmpResponse; err?: unknown }>>();
   const report = (): void => {
@@ -105,7 +116,7 @@ export async function downloadFile(ctx: TransferContext, name: string, opts: Dow
       timeouts++;
       if (++consecutive > maxTimeouts) throw r.err;
       todo.unshift(r.off);
-      if (fixed === undefined) {
+      if (fixedWindow === undefined) {
         if (window > 1) ceiling = Math.max(1, window - 1);
         window = 1;
       }
@@ -122,11 +133,21 @@ export async function downloadFile(ctx: TransferContext, name: string, opts: Dow
       if (data.length === 0) throw new SmpResponseError(`the device sent no data at offset ${r.off} of ${total}`);
       todo.unshift(r.off + data.length);
     }
-    if (fixed === undefined && window < ceiling) window++;
+    if (fixedWindow === undefined && window < ceiling) window++;
     report();
   }
   const seconds = (performance.now() - started) / 1000;
-  return { data: out, bytes: total, seconds, throughput: seconds > 0 ? total / seconds : 0, rewinds: 0, timeouts, maxWindowUsed };
+  const verified =
+    opts.verify === false
+      ? undefined
+      : await verifyDeviceFile(
+          ctx.session,
+          name,
+          total,
+          { sha256: async () => createHash('sha256').update(out).digest(), crc32: async () => crc32Of(out)! },
+          opts.timeoutMs,
+        );
+  return { data: out, bytes: total, seconds, throughput: seconds > 0 ? total / seconds : 0, rewinds: 0, timeouts, maxWindowUsed, verified };
 }
 
 function dataOf(rsp: SmpResponse, off: number, total: number): Buffer {

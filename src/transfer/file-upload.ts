@@ -12,7 +12,25 @@ import { SmpResponseError } from '../errors.js';
 import { openSource } from './source.js';
 import { runPipelinedUpload } from './window.js';
 import { readOff } from './image-upload.js';
+import { closeDeviceFile, crc32Update, hasCrc32, verifyDeviceFile, type FsVerification } from './fs-verify.js';
 import type { TransferContext, TransferOptions, TransferResult, UploadSource } from './types.js';
+
+/** Options of {@link uploadFile}. */
+export interface FileUploadOptions extends TransferOptions {
+  /** Deadline of the first chunk (the device opens and truncates the file). Default 30000 ms. */
+  firstTimeoutMs?: number;
+  /**
+   * After the upload, compare the device's size and hash of the file with the source
+   * (sha256, else crc32, else size only, as the device supports). Default true.
+   */
+  verify?: boolean;
+}
+
+/** Result of a file upload. */
+export interface FileUploadResult extends TransferResult {
+  /** How the file was checked on the device afterwards (`undefined` with `verify: false`). */
+  verified: FsVerification | undefined;
+}
 
 /** FS_MGMT_ERR_FILE_OFFSET_NOT_VALID */
 const FILE_OFFSET_NOT_VALID = 11;
@@ -29,18 +47,22 @@ export function checkDeviceFileName(name: unknown): string {
  * @example
  * await uploadFile(client.transferContext(), '/lfs/config.json', Buffer.from('{}'));
  */
-export async function uploadFile(ctx: TransferContext, name: string, source: UploadSource, opts: TransferOptions = {}): Promise<TransferResult> {
+export async function uploadFile(ctx: TransferContext, name: string, source: UploadSource, opts: FileUploadOptions = {}): Promise<FileUploadResult> {
   checkDeviceFileName(name);
   const src = await openSource(source, 'file');
   try {
-    return await runPipelinedUpload(
+    const result = await runPipelinedUpload(
       {
         source: src,
         maxRequest: ctx.maxRequest,
         bufCount: ctx.bufCount,
-        firstTimeoutMs: opts.timeoutMs ?? ctx.session.timeoutMs,
+        encoding: ctx.encoding,
+        firstTimeoutMs: opts.firstTimeoutMs ?? 30000,
         alignment: 1,
-        defaultMaxWindow: 2,
+        // Zephyr has no resume at offset 0, and keeps its offset when an open upload of the same
+        // path restarts at 0: close any stale context first, and insist the first answer is exact.
+        exactFirst: true,
+        beforeFirst: () => closeDeviceFile(ctx.session, opts.timeoutMs),
         fields: (off, first) => (first ? { name, off: 0, len: src.size } : { name, off }),
         send: (body, timeoutMs, signal) => ctx.session.request(Op.WRITE, Group.FS, FsCmd.FILE, body, { timeoutMs, signal, rawErrors: true }),
         offsetOf: (rsp) => {
@@ -61,6 +83,26 @@ export async function uploadFile(ctx: TransferContext, name: string, source: Upl
       },
       opts,
     );
+    let verified: FsVerification | undefined;
+    if (opts.verify !== false) {
+      verified = await verifyDeviceFile(
+        ctx.session,
+        name,
+        src.size,
+        {
+          sha256: () => src.sha256(),
+          crc32: hasCrc32
+            ? async () => {
+                let c = 0;
+                for (let off = 0; off < src.size; off += 65536) c = crc32Update(await src.read(off, Math.min(65536, src.size - off)), c);
+                return c;
+              }
+            : undefined,
+        },
+        opts.timeoutMs,
+      );
+    }
+    return { ...result, verified };
   } finally {
     await src.close();
   }

@@ -28,7 +28,7 @@ export interface SlotStateLike {
 export interface FirmwareUpdateTarget {
   transferContext(): TransferContext;
   image: {
-    state(opts?: { signal?: AbortSignal }): Promise<SlotStateLike[]>;
+    state(opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<SlotStateLike[]>;
     test(hash: Buffer): Promise<unknown>;
     confirm(hash?: Buffer): Promise<unknown>;
   };
@@ -45,18 +45,26 @@ export type UpdateStep = 'validate' | 'check' | 'upload' | 'mark' | 'reset' | 'r
 
 /** Options of {@link firmwareUpdate}. */
 export interface FirmwareUpdateOptions extends Omit<ImageUploadOptions, 'onProgress'> {
-  /** `test`: boot the new image once, reverting unless confirmed; `confirm`: make it permanent. Default `confirm`. */
+  /**
+   * `test` (default): boot the new image once; MCUboot reverts it at the next reset unless it is
+   * confirmed, which this call does once the image runs (`confirmAfterTest`). `confirm`: make it
+   * permanent before the reset, with no way back if it fails to come up.
+   */
   mode?: 'test' | 'confirm';
   /** Reset the device after marking (default true). Without a reset, verification stops at "pending". */
   reset?: boolean;
-  /** After a test boot, confirm the running new image (default false). */
+  /** After a test boot, confirm the running new image (default true). */
   confirmAfterTest?: boolean;
   /** Read the state back after the reset and check that the new image runs (default true). */
   verify?: boolean;
   /** Upload and mark even when the running image already has this hash (default false). */
   force?: boolean;
-  /** How long to wait for the device to answer after the reset. Default 30000 ms. */
+  /** How long to wait for the device to come back after the reset (a large swap takes a while). Default 60000 ms. */
   reconnectTimeoutMs?: number;
+  /** Silence kept after the reset before the first request (see `awaitReboot`). Default 1500 ms. */
+  resetQuietMs?: number;
+  /** Send the reset once more when the new image is still pending this long after it. Default 6000 ms. */
+  resetRetryMs?: number;
   /**
    * The image already parsed and validated by {@link parseImage} from these same bytes (e.g. on
    * another thread): skips parsing and hashing again. Its `uploadSha` is sent as the upload `sha`.
@@ -93,7 +101,7 @@ export async function firmwareUpdate(
   opts: FirmwareUpdateOptions = {},
 ): Promise<FirmwareUpdateResult> {
   const started = performance.now();
-  const mode = opts.mode ?? 'confirm';
+  const mode = opts.mode ?? 'test';
   if (mode !== 'test' && mode !== 'confirm') throw new RangeError(`mode must be 'test' or 'confirm', got ${String(mode)}`);
   const step = (s: UpdateStep, detail?: string): void => opts.onStep?.(s, detail);
   const abortIf = (): void => {
@@ -115,17 +123,24 @@ export async function firmwareUpdate(
   }
   abortIf();
 
-  step('upload');
-  const upload = await uploadImage(target.transferContext(), bytes, {
-    ...opts,
-    image: imageNo,
-    knownSha: opts.sha === false ? undefined : info.uploadSha,
-    onProgress: opts.onProgress,
-  });
-  abortIf();
+  // Uploaded and marked by an earlier run that stopped before the reset: the slot is "in use"
+  // (Zephyr refuses a new upload into it, NO_FREE_SLOT), so go straight to the reset.
+  const alreadyPending = before.find((s) => (s.image ?? 0) === imageNo && !s.active && s.pending && s.hash.equals(info.hash));
+  let upload: ImageUploadResult | undefined;
+  let after = before;
+  if (!alreadyPending) {
+    step('upload');
+    upload = await uploadImage(target.transferContext(), bytes, {
+      ...opts,
+      image: imageNo,
+      knownSha: opts.sha === false ? undefined : info.uploadSha,
+      onProgress: opts.onProgress,
+    });
+    abortIf();
+    after = await target.image.state({ signal: opts.signal });
+  }
 
-  step('mark');
-  const after = await target.image.state({ signal: opts.signal });
+  step('mark', alreadyPending ? 'already pending from an earlier run' : undefined);
   const landed = after.find((s) => (s.image ?? 0) === imageNo && s.hash.equals(info.hash) && !s.active);
   if (!landed) {
     throw new VerifyError(
@@ -135,7 +150,9 @@ export async function firmwareUpdate(
   }
   let markError: unknown;
   try {
-    if (mode === 'test') await target.image.test(info.hash);
+    if (alreadyPending) {
+      // nothing to write
+    } else if (mode === 'test') await target.image.test(info.hash);
     else await target.image.confirm(info.hash);
   } catch (e) {
     // A lost answer to the write does not say whether it took: the state read below does.
@@ -155,23 +172,11 @@ export async function firmwareUpdate(
     return { alreadyInstalled: false, image: info, upload, finalState: marked, step: 'done', seconds: secs(started) };
   }
 
-  let finalState: SlotStateLike[] = marked;
-  for (let attempt = 1; ; attempt++) {
-    step('reset', attempt > 1 ? `attempt ${attempt}` : undefined);
-    try {
-      await target.os.reset();
-    } catch (e) {
-      // The device may have reset before its answer got out: waiting for it tells.
-      if (!(e instanceof SmpTimeoutError)) throw e;
-    }
-    step('reconnect');
-    await waitForDevice(target, opts.reconnectTimeoutMs ?? 30000, opts.signal);
-    finalState = await target.image.state({ signal: opts.signal });
-    // Still pending and not running: the reset request itself was lost. Ask once more.
-    const still = finalState.find((s) => s.hash.equals(info.hash));
-    if (attempt < 2 && still?.pending && !still.active) continue;
-    break;
-  }
+  step('reset');
+  const resetAt = performance.now();
+  await resetTolerant(target);
+  step('reconnect');
+  let finalState = await awaitReboot(target, info.hash, imageNo, resetAt, opts);
   if (opts.verify !== false) {
     step('verify');
     const now = finalState.find((s) => (s.image ?? 0) === imageNo && s.active);
@@ -182,38 +187,80 @@ export async function firmwareUpdate(
       );
     }
     if (mode === 'confirm' && !now.confirmed) throw new VerifyError('the new image runs but is not confirmed');
-    if (mode === 'test' && opts.confirmAfterTest) {
+    if (mode === 'test' && opts.confirmAfterTest !== false) {
       step('confirm');
-      await target.image.confirm(info.hash);
+      let confirmError: unknown;
+      try {
+        await target.image.confirm(info.hash);
+      } catch (e) {
+        if (!(e instanceof SmpTimeoutError)) throw e;
+        confirmError = e; // the state read decides
+      }
       finalState = await target.image.state({ signal: opts.signal });
       const c = finalState.find((s) => s.hash.equals(info.hash));
-      if (!c?.confirmed) throw new VerifyError('confirming the test-booted image did not take');
+      if (!c?.confirmed) throw confirmError ?? new VerifyError('confirming the test-booted image did not take');
     }
   }
   step('done');
   return { alreadyInstalled: false, image: info, upload, finalState, step: 'done', seconds: secs(started) };
 }
 
-/** Polls the device with echo until it answers, reopening the link when it dropped. */
-async function waitForDevice(target: FirmwareUpdateTarget, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  // Zephyr answers the reset first and reboots ~250 ms later: do not take that window's echo.
-  await sleep(400, signal);
+/** Sends the reset; a lost answer or a link that drops as the device reboots is not a failure. */
+async function resetTolerant(target: FirmwareUpdateTarget): Promise<void> {
+  try {
+    await target.os.reset();
+  } catch (e) {
+    if (!(e instanceof SmpTimeoutError || e instanceof SmpClosedError || e instanceof TransportError)) throw e;
+  }
+}
+
+/**
+ * Waits until the device has rebooted into the new image, or shows it will not: polls the image
+ * state (any answer, even an error, shows the device is up; a link that dropped is reopened).
+ *
+ * Nothing is sent for a quiet period first: Zephyr reboots some time after answering the reset
+ * (`MCUMGR_GRP_OS_RESET_MS`, 250 ms by default), and MCUboot built with `BOOT_SERIAL_WAIT_FOR_DFU`
+ * stays in serial recovery for good if any SMP request reaches it in its first ~500 ms.
+ * If the new image is still pending and not running well after that, the reset request itself
+ * was lost: it is sent once more.
+ */
+async function awaitReboot(
+  target: FirmwareUpdateTarget,
+  hash: Buffer,
+  imageNo: number,
+  resetAt: number,
+  opts: FirmwareUpdateOptions,
+): Promise<SlotStateLike[]> {
+  const timeoutMs = opts.reconnectTimeoutMs ?? 60000;
+  const deadline = resetAt + timeoutMs;
+  const signal = opts.signal;
+  await sleep(opts.resetQuietMs ?? 1500, signal);
+  let resent = false;
   let last: unknown;
   while (performance.now() < deadline) {
     if (signal?.aborted) throw new AbortError('the firmware update was aborted', { cause: signal.reason });
     try {
-      await target.os.echo('ping', { timeoutMs: 1000 });
-      return;
+      const st = await target.image.state({ signal, timeoutMs: 1000 });
+      const running = st.find((s) => (s.image ?? 0) === imageNo && s.active);
+      if (running?.hash.equals(hash)) return st;
+      const ours = st.find((s) => s.hash.equals(hash));
+      if (!ours?.pending) return st; // refused or reverted: the verify step says so
+      if (!resent && performance.now() - resetAt > (opts.resetRetryMs ?? 6000)) {
+        resent = true;
+        await resetTolerant(target);
+        await sleep(opts.resetQuietMs ?? 1500, signal);
+        continue;
+      }
     } catch (e) {
       last = e;
+      if (e instanceof AbortError) throw e;
       if ((e instanceof SmpClosedError || e instanceof TransportError) && target.reconnect) {
         await target.reconnect().catch((err: unknown) => (last = err));
       }
-      if (!(e instanceof SmpTimeoutError)) await sleep(250, signal);
     }
+    await sleep(250, signal);
   }
-  throw new SmpTimeoutError(`the device did not answer within ${timeoutMs} ms after the reset (last error: ${String(last)})`, timeoutMs);
+  throw new SmpTimeoutError(`the device did not come back with the new image within ${timeoutMs} ms of the reset (last: ${String(last)})`, timeoutMs);
 }
 
 async function readImageFile(path: string): Promise<Buffer> {

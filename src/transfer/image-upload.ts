@@ -5,7 +5,7 @@
 import { Op } from '../codec/header.js';
 import { Group, ImageCmd } from '../protocol/ids.js';
 import { throwIfDeviceError, type SmpResponse } from '../session.js';
-import { SmpResponseError, VerifyError } from '../errors.js';
+import { ImageFormatError, SmpResponseError, VerifyError } from '../errors.js';
 import { openSource } from './source.js';
 import { runPipelinedUpload } from './window.js';
 import type { TransferContext, TransferOptions, TransferResult, UploadSource } from './types.js';
@@ -23,6 +23,8 @@ export interface ImageUploadOptions extends TransferOptions {
   sha?: boolean;
   /** Deadline of the first chunk, during which the device erases the slot. Default 30000 ms. */
   firstTimeoutMs?: number;
+  /** Skip the check that the source starts with the MCUboot image magic (default false). */
+  allowNonImage?: boolean;
   /** SHA-256 of the whole source when the caller already has it (e.g. `ImageInfo.uploadSha`): skips a hashing pass. */
   knownSha?: Uint8Array;
 }
@@ -47,6 +49,17 @@ export async function uploadImage(ctx: TransferContext, source: UploadSource, op
   const src = await openSource(source, 'image');
   try {
     if (src.size < 32) throw new RangeError(`an image needs at least a 32-byte header; the source has ${src.size} bytes`);
+    if (!opts.allowNonImage) {
+      // MCUboot serial recovery erases the running slot and writes whatever comes: a raw .bin
+      // instead of a signed image would leave the device without an application.
+      const head = await src.read(0, 4);
+      if (head.readUInt32LE(0) !== 0x96f3b83d) {
+        throw new ImageFormatError(
+          `image: the source does not start with the MCUboot magic 3d b8 f3 96 (got ${head.toString('hex')}); ` +
+            'upload the signed image (e.g. zephyr.signed.bin), or pass allowNonImage: true',
+        );
+      }
+    }
     if (opts.knownSha !== undefined && (!(opts.knownSha instanceof Uint8Array) || opts.knownSha.length !== 32)) {
       throw new TypeError('knownSha must be the 32-byte SHA-256 of the whole image');
     }
@@ -59,7 +72,8 @@ export async function uploadImage(ctx: TransferContext, source: UploadSource, op
         bufCount: ctx.bufCount,
         firstTimeoutMs: opts.firstTimeoutMs ?? 30000,
         alignment: 4,
-        defaultMaxWindow: 2,
+        minFirstChunk: 32,
+        encoding: ctx.encoding,
         fields: (off, first) =>
           first
             ? {

@@ -4,7 +4,8 @@
  */
 export * from './types.js';
 export { uploadImage, type ImageUploadOptions, type ImageUploadResult } from './image-upload.js';
-export { uploadFile } from './file-upload.js';
+export { uploadFile, type FileUploadOptions, type FileUploadResult } from './file-upload.js';
+export { verifyDeviceFile, type FsVerification } from './fs-verify.js';
 export { downloadFile, type DownloadOptions, type DownloadResult } from './file-download.js';
 export { fitChunk } from './chunking.js';
 export {

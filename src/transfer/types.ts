@@ -14,6 +14,12 @@ export interface TransferContext {
   maxRequest: number;
   /** `buf_count` from os mcumgr params when known: caps the window at buf_count − 1. */
   bufCount?: number;
+  /**
+   * The serial encoding, when the link is serial. Raw SMP has no CRC and no resync but a silence
+   * timeout, so over raw the engine keeps one request in flight and waits out the device's input
+   * timeout after a loss.
+   */
+  encoding?: 'console' | 'raw' | 'cobs';
 }
 
 /** Where upload data comes from: bytes, a file path (streamed), or an async iterable of chunks. */
@@ -38,10 +44,15 @@ export interface TransferProgress {
 export interface TransferOptions {
   /**
    * Requests in flight. `'auto'` (default) starts at 1 and grows while answers arrive in order,
-   * up to `maxWindow`. A number fixes it; 1 is plain stop-and-wait.
+   * up to `maxWindow`. A number fixes it; 1 is plain stop-and-wait. Either way the window never
+   * exceeds buf_count − 1 when the device told its buffer count: a Zephyr device must hold every
+   * waiting request in a net_buf, and some versions fault when the pool runs dry.
    */
   window?: number | 'auto';
-  /** Cap of the auto window. Default: buf_count − 1 when known, else 3. */
+  /**
+   * Cap of the auto window. Default: buf_count − 1 when the device told it (`useAutoFrameSize()`),
+   * else 1 (nothing is sent that the device may not have room for).
+   */
   maxWindow?: number;
   /** Data bytes per chunk; default: the largest that keeps each request within `maxRequest`. */
   chunkSize?: number;
@@ -53,6 +64,8 @@ export interface TransferOptions {
   maxTimeouts?: number;
   /** Cancels the transfer cleanly. */
   signal?: AbortSignal;
+  /** Raw encoding: silence kept after a loss, longer than the device's input timeout (Zephyr 3 s). Default 3500 ms. */
+  rawQuietMs?: number;
   /** Called after each confirmed chunk. */
   onProgress?: (p: TransferProgress) => void;
 }

@@ -6,14 +6,19 @@
  * device's offset and dropped. So the engine keeps up to W chunks in flight and reads the
  * device's answers as a cursor:
  * - the first chunk goes alone with a long deadline (the device erases the slot);
- * - W starts at 1 and grows by one with every in-order answer, up to a ceiling
- *   (buf_count − 1 when known);
+ * - W starts at 1 and grows by one with every in-order answer, up to a ceiling: buf_count − 1
+ *   when the device told it, else 1 (a window is never wider than what the device has buffers
+ *   for; chunks left behind by a rewind keep their place until answered or timed out, since
+ *   the device may still hold them);
  * - an answer whose `off` is not the expected one means loss, reorder, or a restarted device:
  *   everything in flight is abandoned and sending resumes at the device's `off` (a full first
- *   chunk again when it is 0), W halves. A later chunk's answer can reveal the loss of an
- *   earlier one before that one's deadline, so the engine watches all answers, not just the head;
- * - a deadline that passes drops W to 1 and lowers the ceiling; the ceiling creeps back up after
- *   a long run of clean answers.
+ *   chunk again when it is 0), W halves and the ceiling drops by one (it creeps back up after a
+ *   long run of clean answers). A later chunk's answer can reveal the loss of an earlier one
+ *   before that one's deadline, so the engine watches all answers, not just the head; and a
+ *   later in-order answer confirms earlier chunks whose own answers were lost;
+ * - a deadline that passes halves W and resends from the last confirmed offset;
+ * - over raw SMP (no CRC, no resync) one request is in flight and a loss is followed by silence
+ *   longer than the device's input timeout.
  * Abandoning is safe because every chunk carries the bytes of the same source at the same offsets:
  * a stale chunk the device still accepts writes exactly what a fresh one would.
  * With `window: 1` this is exactly stop-and-wait.
@@ -48,9 +53,17 @@ export interface UploadSpec {
   firstTimeoutMs: number;
   /** Default alignment of chunk sizes. */
   alignment: number;
-  /** Default ceiling of the auto window when the device's buf_count is unknown. */
-  defaultMaxWindow: number;
+  /** The first chunk carries at least this many bytes (an image header: 32). */
+  minFirstChunk?: number;
+  /**
+   * The answer to the first chunk must be exactly its length (no resume at offset 0: fs upload).
+   * Anything else means the device mixed this upload with a stale one: start over once, then fail.
+   */
+  exactFirst?: boolean;
+  /** Runs before every first chunk (fs: close any stale file context on the device). */
+  beforeFirst?(): Promise<void>;
   bufCount?: number;
+  encoding?: 'console' | 'raw' | 'cobs';
 }
 
 interface InFlight {
@@ -62,6 +75,8 @@ interface InFlight {
   abandoned: boolean;
   /** Confirmed, by its own answer or by a later chunk's (the device works in order). */
   done: boolean;
+  /** Its answer (or its deadline) has come. */
+  settled: boolean;
 }
 
 interface Settled {
@@ -72,6 +87,9 @@ interface Settled {
 
 /** Consecutive clean answers after which a lowered window ceiling grows by one again. */
 const CEILING_RECOVERY_ACKS = 32;
+
+/** Rewinds in a row without any progress after which the device is taken to be stuck. */
+const MAX_REWINDS_WITHOUT_PROGRESS = 8;
 
 /**
  * `rc` answers that mean "this request was not processed" rather than "this upload is wrong":
@@ -87,11 +105,15 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
   if (fixed !== undefined && (!Number.isInteger(fixed) || fixed < 1 || fixed > 64)) {
     throw new RangeError(`window must be 'auto' or an integer 1..64, got ${String(opts.window)}`);
   }
-  const maxWindow =
-    opts.maxWindow ?? (spec.bufCount !== undefined ? Math.max(1, spec.bufCount - 1) : spec.defaultMaxWindow);
-  if (!Number.isInteger(maxWindow) || maxWindow < 1 || maxWindow > 64) {
-    throw new RangeError(`maxWindow must be an integer 1..64, got ${maxWindow}`);
+  if (opts.maxWindow !== undefined && (!Number.isInteger(opts.maxWindow) || opts.maxWindow < 1 || opts.maxWindow > 64)) {
+    throw new RangeError(`maxWindow must be an integer 1..64, got ${opts.maxWindow}`);
   }
+  // What the device has room for: buf_count − 1 waiting requests (one buffer holds the answer).
+  const deviceCap = spec.bufCount !== undefined ? Math.max(1, spec.bufCount - 1) : undefined;
+  // Raw SMP has no CRC and no resync: bytes lost inside one request would glue it to the next.
+  const rawLink = spec.encoding === 'raw';
+  const maxWindow = rawLink ? 1 : Math.min(opts.maxWindow ?? deviceCap ?? 1, deviceCap ?? 64);
+  const fixedWindow = fixed === undefined ? undefined : rawLink ? 1 : Math.min(fixed, deviceCap ?? 64);
   const alignment = opts.alignment ?? spec.alignment;
   if (!Number.isInteger(alignment) || alignment < 1) throw new RangeError(`alignment must be a positive integer, got ${alignment}`);
   if (opts.chunkSize !== undefined && (!Number.isInteger(opts.chunkSize) || opts.chunkSize < 1)) {
@@ -101,8 +123,11 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
   if (!Number.isInteger(maxTimeouts) || maxTimeouts < 0) throw new RangeError(`maxTimeouts must be a non-negative integer, got ${maxTimeouts}`);
   const signal = opts.signal;
 
-  let window = fixed ?? 1;
-  let ceiling = fixed ?? maxWindow;
+  let window = fixedWindow ?? 1;
+  let ceiling = fixedWindow ?? maxWindow;
+  let ghosts = 0; // abandoned requests not yet answered: they may still hold a device buffer
+  let rewindsWithoutProgress = 0;
+  let firstMismatches = 0;
   let cleanRun = 0;
   let maxWindowUsed = 0;
   let rewinds = 0;
@@ -129,13 +154,21 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
   const send = async (off: number, first: boolean): Promise<InFlight> => {
     let len = 0;
     if (total > 0) {
-      len = fitChunk(spec.fields(off, first), spec.maxRequest, total - off, alignment);
+      const fit = fitChunk(spec.fields(off, first), spec.maxRequest, total - off, alignment);
+      len = fit;
       if (opts.chunkSize !== undefined) len = Math.min(len, opts.chunkSize);
+      if (first && spec.minFirstChunk) len = Math.min(fit, Math.max(len, spec.minFirstChunk));
     }
     const data = await spec.source.read(off, len);
-    const entry: InFlight = { off, len, expected: off + len, first, abandoned: false, done: false };
+    const entry: InFlight = { off, len, expected: off + len, first, abandoned: false, done: false, settled: false };
     const push = (ev: Settled): void => {
-      if (entry.abandoned || entry.done) return;
+      entry.settled = true;
+      if (entry.abandoned) {
+        ghosts--;
+        wake?.(); // its buffer on the device is free again
+        return;
+      }
+      if (entry.done) return;
       events.push(ev);
       wake?.();
     };
@@ -147,9 +180,30 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
   };
 
   const abandonAll = (): void => {
-    for (const e of inflight) e.abandoned = true;
+    for (const e of inflight) {
+      e.abandoned = true;
+      if (!e.settled) ghosts++;
+    }
     inflight = [];
     events.length = 0;
+  };
+
+  const quietAfterLoss = async (): Promise<void> => {
+    if (!rawLink) return;
+    // Let the device's input timeout discard any partial packet before the next byte goes out.
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, opts.rawQuietMs ?? 3500);
+      signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    });
+  };
+
+  const noteRewind = (): void => {
+    if (++rewindsWithoutProgress > MAX_REWINDS_WITHOUT_PROGRESS) {
+      throw new SmpResponseError(
+        `the device keeps answering offset ${acked} without taking more data (${rewindsWithoutProgress} times); ` +
+          'check the frame size against its buffer and the chunk size against its flash write block',
+      );
+    }
   };
 
   const moveTo = (off: number): void => {
@@ -160,7 +214,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
   };
 
   const shrink = (): void => {
-    if (fixed === undefined) window = Math.max(1, Math.floor(window / 2));
+    if (fixedWindow === undefined) window = Math.max(1, Math.floor(window / 2));
     cleanRun = 0;
   };
 
@@ -193,9 +247,12 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
     for (;;) {
       checkAbort();
       if (needFirst) {
-        if (inflight.length === 0) inflight = [await send(0, true)];
+        if (inflight.length === 0 && ghosts < window) {
+          await spec.beforeFirst?.();
+          inflight = [await send(0, true)];
+        }
       } else {
-        while (inflight.length < window && next < total) {
+        while (inflight.length + ghosts < window && next < total) {
           const e = await send(next, false);
           inflight.push(e);
           next = e.expected;
@@ -221,12 +278,22 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
         abandonAll();
         shrink();
         if (!e.first) moveTo(acked);
+        await quietAfterLoss();
         continue;
       }
       losses = 0;
 
       if (e.first) {
         inflight = [];
+        if (spec.exactFirst && r !== e.expected) {
+          // The device counted this chunk on top of a stale context (Zephyr fs keeps its offset
+          // when an open upload restarts at 0): close it and start over, once.
+          if (++firstMismatches > 1) {
+            throw new SmpResponseError(`the device answered offset ${r} to a first chunk of ${e.len} bytes, twice; it is not starting a new upload`);
+          }
+          needFirst = true;
+          continue;
+        }
         moveTo(r); // beyond the first chunk's end: a resume by sha; short of it: a partial write
         if (r === 0 && total > 0) {
           // The device kept nothing of the first chunk: retry it, but not forever.
@@ -248,12 +315,13 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
       if (r === e.expected) {
         // The device has everything up to r, so every chunk before this one landed too.
         acked = r;
+        rewindsWithoutProgress = 0;
         inflight = inflight.filter((x) => {
           if (x.expected <= r) x.done = true;
           return !x.done;
         });
         cleanRun++;
-        if (fixed === undefined) {
+        if (fixedWindow === undefined) {
           if (window < ceiling) window++;
           if (cleanRun >= CEILING_RECOVERY_ACKS && ceiling < maxWindow) {
             ceiling++;
@@ -274,9 +342,12 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
       if (!partial) {
         rewinds++;
         shrink();
-        if (fixed === undefined && window < ceiling && ceiling > 1) ceiling = Math.max(1, ceiling - 1);
+        if (fixedWindow === undefined && window < ceiling && ceiling > 1) ceiling = Math.max(1, ceiling - 1);
       }
+      const progressed = r > acked;
       moveTo(r);
+      if (progressed) rewindsWithoutProgress = 0;
+      else noteRewind();
       report();
       if (acked >= total && total > 0) {
         spec.onComplete?.(ev.rsp!);

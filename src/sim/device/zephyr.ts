@@ -193,6 +193,11 @@ export interface ZephyrDeviceOptions extends FlashOptions {
   storageFault?: 'none' | 'open' | 'config' | 'erase';
   /** The device's clock in ms (RTC, uptime, fs idle close). Default `Date.now`. */
   now?: () => number;
+  /**
+   * Processing time of every SMP message in ms (decode, dispatch, encode the answer), on top of
+   * the flash time the command itself costs. Default 0.
+   */
+  requestMs?: number;
 }
 
 /** Resolved options (all defaults applied). */
@@ -384,6 +389,7 @@ export class ZephyrDevice implements SimDeviceCore {
       enumDetailsMaxEntries: opts.enumDetailsMaxEntries ?? 16,
       storageFault: opts.storageFault ?? 'none',
       now: opts.now ?? Date.now,
+      requestMs: opts.requestMs ?? 0,
     };
     this.options = o;
     if (!Number.isInteger(o.netbufSize) || o.netbufSize < 64 || o.netbufSize > 65535) {
@@ -461,6 +467,7 @@ export class ZephyrDevice implements SimDeviceCore {
         break;
       }
       const r = this.single(hdr, pkt.subarray(off + SMP_HEADER_SIZE), via);
+      this.busy += this.options.requestMs;
       if (r.rc !== 0) {
         responses.push(this.errorResponse(hdr, r.rc, r.rsn));
         break;
