@@ -143,7 +143,7 @@ async function runNative(t) {
   const corpus = join(dir, 'corpus', t);
   mkdirSync(corpus, { recursive: true });
   const args = [
-    `-max_total_time=${Math.round(opts.seconds)}`,
+    `-max_total_time=${Math.max(1, Math.round(opts.seconds))}`, // 0 would mean forever
     '-timeout=10',
     '-rss_limit_mb=2048',
     '-malloc_limit_mb=256',
