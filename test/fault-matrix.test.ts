@@ -3,8 +3,8 @@
  * UDP, each run against a fresh simulated Zephyr device. No run may hang or end "successfully"
  * with the wrong bytes; the control cells (no faults) must verify.
  *
- * Cells the full bench showed to end with wrong bytes are kept below as `todo` tests, with their
- * seeds, until the transfer code that has to change is fixed.
+ * Cells the full bench showed to end with wrong bytes are kept below as regression tests, with
+ * their seeds (fixed in src/transfer: fs close + exact first answer, end-to-end fs verification).
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -79,13 +79,12 @@ describe('fault matrix slice', () => {
 });
 
 /*
- * Defects the full matrix found, kept as todo tests until fixed in src/transfer (not in this
- * file's area). Each is a seeded bench cell: `npm run bench:faults -- --only <cell> --run <i> -v`.
+ * Defects the full matrix found, now regression tests. Each is a seeded bench cell:
+ * `npm run bench:faults -- --only <cell> --run <i> -v`.
  */
-describe('known wrong results (reported; todo until fixed)', () => {
+describe('wrong results the matrix caught (regressions)', () => {
   test(
-    'a lost answer to the first file chunk: the resent first chunk must not leave a corrupted file',
-    { todo: 'Zephyr adds the resent chunk to its offset again; the file engine takes that as progress (udp/fileUpload/truncate run 2)' },
+    'a lost answer to the first file chunk: the resent first chunk must not leave a corrupted file (udp/fileUpload/truncate run 2)',
     async () => {
       // Deterministic form: the device handles the first chunk but its answer is lost once.
       const core = createZephyrDevice({ slotSize: 64 * 1024 });
@@ -93,8 +92,8 @@ describe('known wrong results (reported; todo until fixed)', () => {
       let lost = false;
       core.handle = (pkt: Buffer, via: string): DeviceStep => {
         const step = handle(pkt, via);
-        // Group 8 (fs) write answers: drop the first one.
-        if (!lost && pkt[0]! === 0x0a && pkt.readUInt16BE(4) === 8) {
+        // The first fs upload answer (group 8, command 0, WRITE) is lost.
+        if (!lost && pkt[0]! === 0x0a && pkt.readUInt16BE(4) === 8 && pkt[7] === 0) {
           lost = true;
           return { ...step, responses: [] };
         }
@@ -104,10 +103,9 @@ describe('known wrong results (reported; todo until fixed)', () => {
       const client = MCUmgrClient.fromTransport(sim.transport!, { timeoutMs: 300 });
       try {
         const data = deterministicBytes(4000, 9);
-        await client.fs.upload('/lfs/a.bin', data).then(
-          () => assert.ok(core.files.get('/lfs/a.bin')!.equals(data), 'resolved, so the device file must equal the data'),
-          () => undefined, // a typed failure would be acceptable too
-        );
+        await client.fs.upload('/lfs/a.bin', data);
+        assert.ok(lost, 'the answer was lost');
+        assert.ok(core.files.get('/lfs/a.bin')!.equals(data), 'the device file equals the data');
       } finally {
         await client.close();
         await sim.close();
@@ -121,7 +119,6 @@ describe('known wrong results (reported; todo until fixed)', () => {
   ] as const) {
     test(
       `${cell} run ${index}: a datagram with a flipped bit must not end in a "successful" transfer of other bytes`,
-      { todo: 'no end-to-end check of file transfers (e.g. fs hash), and the simulated UDP passes corrupted datagrams' },
       async () => {
         const [t, op, f] = cell.split('/') as [BenchTransport, BenchOp, BenchFault];
         sound(await runOne(spec(t, op, f, index)), `${cell} run ${index}`);
