@@ -77,7 +77,7 @@ class Chunker {
     size_t len;
     switch (mode_ % 6) {
       case 0: len = left; break;                                        // one push
-      case 1: len = 1; break;                                           // byte by byte
+      case 1: len = n <= 2048 ? 1 : 1 + v % 8; break;                   // byte by byte (short streams)
       case 2: len = 1 + v % 8; break;                                   // tiny chunks
       case 3: len = 1 + v; break;                                       // 1..256
       case 4: len = 1 + size_t{v} * v; break;                           // up to 65026
