@@ -161,7 +161,7 @@ export interface BulkOptions extends Omit<BulkDeviceOptions, 'retries'> {
   /** Devices worked on at once. Default: min(targets, cores × 4). */
   concurrency?: number;
   /**
-   * Worker threads that carry them. Default: min(concurrency, cores). A device's job is I/O-bound
+   * Worker threads that carry them. Default: one per 16 devices in flight, at most cores − 1 (at least 1). A device's job is I/O-bound
    * (it waits on its link most of the time), so one thread serves several devices, each on its
    * own connection; each thread costs a module graph load (about a second under tsx).
    */
