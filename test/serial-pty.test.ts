@@ -263,24 +263,41 @@ describe('native serial transport over a PTY', { skip }, () => {
     }
   });
 
-  test('cobs: flush() puts a 0x00 before the next frame', async () => {
+  test('cobs: every frame starts with a 0x00 that flushes a stale partial frame on the device', async () => {
     const { pty, dev, client } = await pair('cobs');
     try {
-      let done = collect(client, 1);
-      await client.send(request(1, { d: 'a' }));
-      await done;
-      const before = Buffer.concat(dev.rawIn).length;
-      done = collect(client, 1);
-      await client.send(request(2, { d: 'b' }));
-      await done;
-      const second = Buffer.concat(dev.rawIn).subarray(before);
-      assert.notEqual(second[0], 0, 'no delimiter before an ordinary frame');
+      for (let i = 1; i <= 3; i++) {
+        const mark = Buffer.concat(dev.rawIn).length;
+        const done = collect(client, 1);
+        await client.send(request(i, { d: 'x'.repeat(i) }));
+        await done;
+        const sent = Buffer.concat(dev.rawIn).subarray(mark);
+        assert.equal(sent[0], 0, `frame ${i} starts with the delimiter`);
+        assert.notEqual(sent[1], 0, 'one delimiter, not an empty frame pair');
+      }
+    } finally {
+      await client.close();
+      pty.close();
+    }
+  });
+
+  test('console: the first frame after open and after flush() starts with an LF, the others do not', async () => {
+    const { pty, dev, client } = await pair('console');
+    try {
+      const sendOne = async (seq: number): Promise<Buffer> => {
+        const mark = Buffer.concat(dev.rawIn).length;
+        const done = collect(client, 1);
+        await client.send(request(seq, { d: 'y' }));
+        await done;
+        return Buffer.concat(dev.rawIn).subarray(mark);
+      };
+      const first = await sendOne(1);
+      assert.deepEqual([...first.subarray(0, 3)], [0x0a, 0x06, 0x09]);
+      const second = await sendOne(2);
+      assert.deepEqual([...second.subarray(0, 2)], [0x06, 0x09]);
       client.flush();
-      const mark = Buffer.concat(dev.rawIn).length;
-      done = collect(client, 1);
-      await client.send(request(3, { d: 'c' }));
-      await done;
-      assert.equal(Buffer.concat(dev.rawIn)[mark], 0, 'a delimiter after flush()');
+      const third = await sendOne(3);
+      assert.deepEqual([...third.subarray(0, 3)], [0x0a, 0x06, 0x09]);
     } finally {
       await client.close();
       pty.close();

@@ -121,7 +121,7 @@ export class SerialStream {
   constructor(opts: ResolvedSerialOptions) {
     this.#opts = opts;
     this.framing = new SerialFraming({ encoding: opts.encoding, maxPacket: opts.maxPacket });
-    this.#needDelimiter = opts.encoding === 'cobs';
+    this.#needDelimiter = opts.encoding === 'console';
   }
 
   /** Checks a packet the user wants to send; throws a TypeError/RangeError. */
@@ -137,13 +137,20 @@ export class SerialStream {
     }
   }
 
-  /** The bytes to write for `packet` (with a leading 0x00 for COBS after open and after flush). */
+  /**
+   * The bytes to write for `packet`. COBS: every frame starts with a 0x00, one byte that flushes
+   * whatever partial frame the device may hold from a request lost on the way (MCUboot's COBS
+   * receiver has no timeout; an empty frame is ignored). Console: the first frame after open or
+   * flush starts with an LF, which ends any partial line a previous client left in the device's
+   * line buffer (an empty line is ignored by Zephyr and MCUboot).
+   */
   encode(packet: Uint8Array): Buffer {
     const buf = Buffer.isBuffer(packet) ? packet : Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength);
     const frame = this.framing.encode(buf);
+    if (this.#opts.encoding === 'cobs') return Buffer.concat([ZERO, frame]);
     if (this.#needDelimiter) {
       this.#needDelimiter = false;
-      return Buffer.concat([ZERO, frame]);
+      return Buffer.concat([LF, frame]);
     }
     return frame;
   }
@@ -162,7 +169,7 @@ export class SerialStream {
   flush(): void {
     this.framing.decoder.reset();
     this.#clearStall();
-    if (this.#opts.encoding === 'cobs') this.#needDelimiter = true;
+    if (this.#opts.encoding === 'console') this.#needDelimiter = true;
   }
 
   dispose(): void {
@@ -190,6 +197,7 @@ export class SerialStream {
 }
 
 const ZERO = Buffer.from([0]);
+const LF = Buffer.from([0x0a]);
 
 /** True when this build of the addon carries the native serial I/O. */
 export function nativeSerialAvailable(addon: NativeAddon | undefined = native): boolean {
