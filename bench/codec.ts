@@ -163,7 +163,31 @@ function main(): void {
       ratio: r.ratio === null ? null : Number(r.ratio.toFixed(2)),
     };
   }
-  console.log(JSON.stringify({ bench: 'codec', unit: 'MB/s', node: process.version, native: nativeCodec !== undefined, roundMs: ROUND_MS, results }));
+  // Flat figures under the names the issue asks for: crc16 / encode / decode (console framing) at
+  // 128 B (the 127-byte row), 4 KiB and 1 MiB, native and TS.
+  const flat: Record<string, number | null> = {};
+  const names: Array<[string, string]> = [
+    ['crc16', 'crc16'],
+    ['console encode', 'encode'],
+    ['console decode', 'decode'],
+    ['cobs encode', 'cobs_encode'],
+    ['cobs decode', 'cobs_decode'],
+  ];
+  for (const [op, key] of names) {
+    for (const [size, tag] of [
+      ['127', '128b'],
+      ['4096', '4k'],
+      ['1048576', '1m'],
+    ] as const) {
+      const r = results[op]?.[size];
+      if (!r) continue;
+      flat[`${key}_${tag}_native_MBps`] = r.native;
+      flat[`${key}_${tag}_ts_MBps`] = r.ts;
+    }
+  }
+  console.log(
+    JSON.stringify({ bench: 'codec', ...flat, unit: 'MB/s', node: process.version, native: nativeCodec !== undefined, roundMs: ROUND_MS, results }),
+  );
 }
 
 main();
