@@ -456,3 +456,26 @@ describe('what a real device needs (review findings)', () => {
     }
   });
 });
+
+test('a device that takes long to check the image after the last chunk is waited for, not restarted', async () => {
+  const r = await rig({}, {}, { timeoutMs: 300 });
+  const handle = r.core.handle.bind(r.core);
+  let firstChunks = 0;
+  r.core.handle = (pkt: Buffer, via: string): DeviceStep => {
+    const before = r.core.uploadProgress();
+    const step = handle(pkt, via);
+    if (pkt.readUInt16BE(4) === 1 && pkt[7] === 1) {
+      if (before === undefined || (r.core.uploadProgress()?.off ?? 0) <= 4096) firstChunks += before === undefined ? 1 : 0;
+      if (r.core.uploadProgress() === undefined && before !== undefined) return { ...step, busyMs: step.busyMs + 1200 }; // hashing the slot
+    }
+    return step;
+  };
+  try {
+    const res = await uploadImage(r.client.transferContext(), IMAGE, { firstTimeoutMs: 5000 });
+    assert.equal(res.match, true);
+    assert.equal(firstChunks, 1, 'the upload was not restarted');
+    assert.equal(res.timeouts, 0);
+  } finally {
+    await r.close();
+  }
+});

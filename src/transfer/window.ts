@@ -172,7 +172,11 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
       events.push(ev);
       wake?.();
     };
-    spec.send({ ...spec.fields(off, first), data }, first ? spec.firstTimeoutMs : opts.timeoutMs, signal).then(
+    // The first chunk waits for the slot erase; the last one for the device's check of the whole
+    // image (Zephyr hashes the slot to answer `match`): both get the long deadline. A last chunk
+    // timed out too early would be resent to a device that has already finished, which answers 0.
+    const long = first || off + len === total;
+    spec.send({ ...spec.fields(off, first), data }, long ? spec.firstTimeoutMs : opts.timeoutMs, signal).then(
       (rsp) => push({ entry, rsp }),
       (err: unknown) => push({ entry, err }),
     );
