@@ -10,7 +10,7 @@
  * @module
  */
 import { buildPacket, decodeHeader, Op, SMP_HEADER_SIZE, type SmpHeader } from './codec/header.js';
-import { decodeCborMap, encodeCbor, type CborMap } from './codec/cbor.js';
+import { decodeCborMap, encodeCborTransient, type CborMap } from './codec/cbor.js';
 import type { Transport } from './transport/transport.js';
 import {
   AbortError,
@@ -151,7 +151,10 @@ export class SmpSession {
       throw new RangeError('retries are only allowed for READ requests: a write is never replayed silently');
     }
     const timeoutMs = checkTimeout('timeoutMs', opts.timeoutMs ?? this.timeoutMs);
-    const payload = body instanceof Uint8Array ? Buffer.from(body) : encodeCbor(body);
+    // #send copies the payload into the packet synchronously, so the encoder's scratch view is
+    // enough, unless a retry will need it again after an await.
+    const encoded = body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : encodeCborTransient(body);
+    const payload = retries > 0 ? Buffer.from(encoded) : encoded;
     const size = SMP_HEADER_SIZE + payload.length;
     if (payload.length > 0xffff) throw new SmpFrameSizeError(`request payload of ${payload.length} bytes exceeds the 16-bit length field`);
     if (this.maxPacket !== undefined && size > this.maxPacket) {

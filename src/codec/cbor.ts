@@ -27,9 +27,17 @@ export type CborMap = Record<string, unknown>;
  * integers (cbor-x would send them as float64, which Zephyr's integer fields reject).
  */
 export function encodeCbor(value: unknown): Buffer {
-  const out = encoder.encode(widenIntegers(value, 0)) as Buffer;
   // cbor-x may return a view into its shared scratch buffer; callers keep packets around.
-  return Buffer.from(out);
+  return Buffer.from(encodeCborTransient(value));
+}
+
+/**
+ * Like {@link encodeCbor}, but the result may be a view into the encoder's scratch buffer, valid
+ * only until the next encode: for callers that copy it at once (the session copies it into the
+ * packet), saving a copy of every upload chunk.
+ */
+export function encodeCborTransient(value: unknown): Buffer {
+  return encoder.encode(widenIntegers(value, 0)) as Buffer;
 }
 
 /**
