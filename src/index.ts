@@ -174,7 +174,9 @@ export {
   type FirmwareUpdateOptions,
   type FirmwareUpdateResult,
   type FirmwareUpdateTarget,
+  type SlotStateLike,
   type UpdateStep,
+  type FsVerification,
 } from './transfer/index.js';
 
 /* MCUboot images ----------------------------------------------------------------------------- */

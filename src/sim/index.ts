@@ -31,7 +31,10 @@ export {
   type FaultLogEntry,
   type UnitFaultKind,
   type ResolvedFaults,
+  type Direction,
+  type UnitStyle,
 } from './faults.js';
+export type { Pty } from '../transport/pty.js';
 export { Rng, createRng, hashSeed, type Seed } from './rng.js';
 export { serveMemory, type ServeMemoryOptions, type SimMemoryTransport } from './serve-memory.js';
 export { servePty, type ServePtyOptions, type SimPtyServer } from './serve-pty.js';

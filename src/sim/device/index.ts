@@ -61,9 +61,10 @@ export {
   type TlvEntry,
   type ValidatedImage,
 } from './image.js';
-export { SimFs, type SimFsOptions } from './vfs.js';
+export { SimFs, type SimFsOptions, type OpenOutcome, type StatOutcome } from './vfs.js';
 export { encodeCborValue, omap, OMap, TStr, type CborValue, type CborWriteOptions } from './cbor-writer.js';
-export { readItem, decodeBulk, type CItem } from './cbor-reader.js';
+export { readItem, decodeBulk, type CItem, type BulkSpec, type BulkResult } from './cbor-reader.js';
 export { crc32, type ShellCommand, type ShellResult } from './zephyr-groups.js';
 export type { SimThread, SimMemPool } from './zephyr-os.js';
-export { Group, MgmtErr, OsErr, ImgErr, StatErr, SettingsErr, FsErr, ShellErr, EnumErr, BasicErr, translators } from './codes.js';
+export { Group, MgmtErr, OsErr, ImgErr, StatErr, SettingsErr, FsErr, ShellErr, EnumErr, BasicErr, translators, type Translator } from './codes.js';
+export type { GroupDef } from './smp.js';
