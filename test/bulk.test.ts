@@ -153,7 +153,7 @@ describe('bulkFlash on simulated boards', { skip: !ptyAvailable() && 'no PTYs he
       firstTimeoutMs: 5000,
     });
     const elapsed = performance.now() - t0;
-    assert.ok(elapsed < deadlineMs + grace + 1500, `bulkFlash returned ${elapsed} ms after it started`);
+    assert.ok(elapsed < deadlineMs + grace + 6000, `bulkFlash returned ${elapsed} ms after it started`);
     assert.equal(report.stopped, 'deadline', describeReport(report));
     const [s, h] = report.devices;
     assert.ok(h!.ok, h!.error?.message);
@@ -218,7 +218,7 @@ describe('bulkFlash on simulated boards', { skip: !ptyAvailable() && 'no PTYs he
       },
     );
     assert.ok(abortedAt > 0, `no upload progress was seen; ${describeReport(report)}`);
-    assert.ok(performance.now() - abortedAt < 1000 + 1500, 'bulkFlash did not return soon after the abort');
+    assert.ok(performance.now() - abortedAt < 1000 + 6000, 'bulkFlash did not return soon after the abort');
     assert.equal(report.stopped, 'abort');
     assert.equal(report.ok, false);
     for (const r of report.devices) {

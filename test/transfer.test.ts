@@ -26,11 +26,13 @@ interface Rig {
 async function rig(sim: Omit<SimulatorOptions, 'core'> = {}, device: Parameters<typeof createZephyrDevice>[0] = {}, client: { timeoutMs?: number } = {}): Promise<Rig> {
   const core = createZephyrDevice({ slotSize: 128 * 1024, ...device });
   const s = await startSimulator({ transport: 'memory', ...sim, core });
+  // Fault-free rigs get generous deadlines (a loaded CI machine can stall for hundreds of ms);
+  // fault tests pass short ones so that losses are noticed quickly.
   const c =
     s.kind === 'memory'
-      ? MCUmgrClient.fromTransport(s.transport!, { timeoutMs: client.timeoutMs ?? 400 })
-      : await MCUmgrClient.connect(s.connection, { timeoutMs: client.timeoutMs ?? 1500 });
-  await c.useAutoFrameSize({ retries: 5 } as never).catch(() => undefined);
+      ? MCUmgrClient.fromTransport(s.transport!, { timeoutMs: client.timeoutMs ?? 2000, retries: 5 })
+      : await MCUmgrClient.connect(s.connection, { timeoutMs: client.timeoutMs ?? 2000, retries: 5 });
+  await c.useAutoFrameSize(); // buf_count known: the window may grow
   return {
     core,
     sim: s,
@@ -290,11 +292,16 @@ describe('firmwareUpdate', () => {
     const r = await rig({ bootMs: 50 });
     try {
       await r.client.firmwareUpdate(IMAGE, { reset: false });
-      const sent = r.client.session.stats().sent;
+      let uploads = 0;
+      const handle = r.core.handle.bind(r.core);
+      r.core.handle = (pkt: Buffer, via: string): DeviceStep => {
+        if (pkt.readUInt16BE(4) === 1 && pkt[7] === 1) uploads++; // image upload requests
+        return handle(pkt, via);
+      };
       const steps: Array<[string, string | undefined]> = [];
       const res = await r.client.firmwareUpdate(IMAGE, { onStep: (s, d) => steps.push([s, d]) });
       assert.ok(!steps.some(([s]) => s === 'upload'), 'no upload step');
-      assert.ok(r.client.session.stats().sent - sent < 30, 'no chunks sent');
+      assert.equal(uploads, 0, 'no image chunk sent');
       assert.ok(res.finalState.find((s) => s.active)!.hash.equals(INFO.hash));
     } finally {
       await r.close();
@@ -465,7 +472,7 @@ test('a device that takes long to check the image after the last chunk is waited
     const before = r.core.uploadProgress();
     const step = handle(pkt, via);
     if (pkt.readUInt16BE(4) === 1 && pkt[7] === 1) {
-      if (before === undefined || (r.core.uploadProgress()?.off ?? 0) <= 4096) firstChunks += before === undefined ? 1 : 0;
+      if (before === undefined) firstChunks++;
       if (r.core.uploadProgress() === undefined && before !== undefined) return { ...step, busyMs: step.busyMs + 1200 }; // hashing the slot
     }
     return step;

@@ -1024,9 +1024,19 @@ export class DeviceLink {
     this.#enqueue({ packet: pkt, from: undefined, holdsBuf, backlog: pkt.length }, t);
   }
 
+  /**
+   * MCUboot's raw/COBS receive buffer: the line buffers' bytes, but never less than one whole
+   * frame of the largest packet it accepts (its limit is on the decoded size: a COBS frame of a
+   * full packet is a few bytes longer than the packet).
+   */
+  #rxCapacity(): number {
+    const frame = this.limits.netbufSize + 2 + Math.ceil((this.limits.netbufSize + 2) / 254) + 2;
+    return Math.max(this.limits.lineBufSize * this.limits.lineBufCount, frame);
+  }
+
   /** MCUboot: is there room in the receive buffer for one more byte? */
   #backlogRoom(): boolean {
-    if (this.#backlog < this.limits.lineBufSize * this.limits.lineBufCount) return true;
+    if (this.#backlog < this.#rxCapacity()) return true;
     this.#stats.drops.rxOverflow++;
     return false;
   }
@@ -1098,7 +1108,7 @@ export class DeviceLink {
       this.#netbufFree--;
       this.#enqueue({ packet: p, from, holdsBuf: true, backlog: 0 }, t);
     } else {
-      if (this.#backlog + p.length > this.limits.lineBufSize * this.limits.lineBufCount && this.#busy) {
+      if (this.#backlog + p.length > this.#rxCapacity() && this.#busy) {
         this.#stats.drops.rxOverflow++;
         return;
       }
