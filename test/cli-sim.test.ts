@@ -115,7 +115,7 @@ test('single commands print exactly one JSON document; human output by default',
   assert.match(human.stdout, /^from stdin$/m);
 });
 
-test('flash: upload, mark, reset, verify; step lines and the final state', async () => {
+test('flash: upload, mark for a test boot, reset, verify, confirm; step lines and the final state', async () => {
   const run = await runCli(['--conn', 'sim', 'flash', imagePath, '--json']);
   assert.equal(run.code, 0, run.stderr);
   const doc = oneJson(run);
@@ -123,7 +123,7 @@ test('flash: upload, mark, reset, verify; step lines and the final state', async
   assert.equal(doc.hash, imageHash);
   assert.deepEqual(
     doc.steps.map((s: { step: string }) => s.step),
-    ['validate', 'check', 'upload', 'mark', 'reset', 'reconnect', 'verify', 'done'],
+    ['validate', 'check', 'upload', 'mark', 'reset', 'reconnect', 'verify', 'confirm', 'done'],
   );
   const running = doc.images.find((s: { active: boolean }) => s.active);
   assert.equal(running.hash, imageHash);

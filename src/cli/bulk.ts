@@ -67,7 +67,7 @@ export function registerBulk(program: Command, ctx: CliContext): void {
     .description('firmware update on every --conn device (or those of --devices), in parallel; exit 0 only if all succeed')
     .argument('<image>', 'image file (- for stdin)')
     .option('--devices <file>', 'file with one connection string per line (optional name after it), or a JSON array')
-    .option('--mode <test|confirm>', 'test: boot once, revert unless confirmed; confirm: permanent', 'confirm')
+    .option('--mode <test|confirm>', 'test (default): boot once, confirm when it runs; confirm: permanent before the reset', 'test')
     .option('--no-reset', 'do not reset after marking')
     .option('--no-verify', 'do not check after the reset that the new image runs')
     .option('--force', 'upload even when a device already runs this image')

@@ -214,12 +214,12 @@ export function registerImage(program: Command, ctx: CliContext): void {
     .command('flash')
     .description('firmware update in one go: check the image, upload, mark, reset, wait for the device, verify')
     .argument('<file>', 'image file (- for stdin)')
-    .option('--mode <test|confirm>', 'test: boot once and revert unless confirmed; confirm: make permanent', 'confirm')
+    .option('--mode <test|confirm>', 'test (default): boot the new image once and confirm it when it runs; confirm: make it permanent before the reset', 'test')
     .option('--no-reset', 'do not reset after marking (the image stays pending)')
     .option('--no-verify', 'do not check after the reset that the new image runs')
     .option('--force', 'upload even when the running image already has this hash')
     .option('--image <n>', 'image number on multi-image devices', '0')
-    .option('--reconnect-timeout <ms>', 'how long to wait for the device after the reset', '30000')
+    .option('--reconnect-timeout <ms>', 'how long to wait for the device after the reset', '60000')
     .action(
       action(
         ctx,
@@ -241,6 +241,7 @@ export function registerImage(program: Command, ctx: CliContext): void {
             r = await env.device((c) =>
               c.firmwareUpdate(bytes, {
                 mode: o.mode as 'test' | 'confirm',
+                parsed: info,
                 reset: o.reset,
                 verify: o.verify,
                 image: imageNo,

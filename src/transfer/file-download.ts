@@ -37,6 +37,13 @@ export interface DownloadResult extends TransferResult {
 export async function downloadFile(ctx: TransferContext, name: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
   checkDeviceFileName(name);
   const maxSize = opts.maxSize ?? 64 * 1024 * 1024;
+  if (!Number.isSafeInteger(maxSize) || maxSize < 0) throw new RangeError(`maxSize must be a non-negative integer number of bytes, got ${String(opts.maxSize)}`);
+  if (opts.maxWindow !== undefined && (!Number.isInteger(opts.maxWindow) || opts.maxWindow < 1 || opts.maxWindow > 64)) {
+    throw new RangeError(`maxWindow must be an integer 1..64, got ${opts.maxWindow}`);
+  }
+  if (opts.maxTimeouts !== undefined && (!Number.isInteger(opts.maxTimeouts) || opts.maxTimeouts < 0)) {
+    throw new RangeError(`maxTimeouts must be a non-negative integer, got ${opts.maxTimeouts}`);
+  }
   const fixed = opts.window === undefined || opts.window === 'auto' ? undefined : opts.window;
   if (fixed !== undefined && (!Number.isInteger(fixed) || fixed < 1 || fixed > 64)) {
     throw new RangeError(`window must be 'auto' or an integer 1..64, got ${String(opts.window)}`);

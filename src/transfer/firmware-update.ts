@@ -8,6 +8,7 @@
  */
 import { parseImage, type ImageInfo } from '../image/index.js';
 import { readFile, stat } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { AbortError, SmpClosedError, SmpTimeoutError, TransportError, VerifyError } from '../errors.js';
 import { uploadImage, type ImageUploadOptions, type ImageUploadResult } from './image-upload.js';
 import type { TransferContext } from './types.js';
@@ -272,18 +273,12 @@ async function readImageFile(path: string): Promise<Buffer> {
   return readFile(path);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(new AbortError('the firmware update was aborted', { cause: signal.reason }));
-      },
-      { once: true },
-    );
-  });
+async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, { signal }); // removes its abort listener when the time is up
+  } catch (e) {
+    throw new AbortError('the firmware update was aborted', { cause: signal?.reason ?? e });
+  }
 }
 
 function secs(start: number): number {

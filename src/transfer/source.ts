@@ -9,6 +9,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { UploadSource } from './types.js';
+import { McuMgrError } from '../errors.js';
 
 /** Largest source gathered from an async iterable (64 MiB, beyond any MCU slot). */
 export const MAX_ITERABLE_SOURCE = 64 * 1024 * 1024;
@@ -47,7 +48,7 @@ class FileSource implements ByteSource {
     let got = 0;
     while (got < buf.length) {
       const { bytesRead } = await this.fh.read(buf, got, buf.length - got, offset + got);
-      if (bytesRead === 0) throw new Error(`${this.path} shrank while it was being uploaded`);
+      if (bytesRead === 0) throw new McuMgrError('SOURCE_ERR_CHANGED', `${this.path} shrank while it was being uploaded; upload a file that is not being written`);
       got += bytesRead;
     }
     return buf;

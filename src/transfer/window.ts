@@ -24,6 +24,7 @@
  * With `window: 1` this is exactly stop-and-wait.
  * @module
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { AbortError, SmpDeviceError, SmpResponseError, SmpTimeoutError } from '../errors.js';
 import type { CborMap } from '../codec/cbor.js';
 import type { SmpResponse } from '../session.js';
@@ -195,10 +196,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
   const quietAfterLoss = async (): Promise<void> => {
     if (!rawLink) return;
     // Let the device's input timeout discard any partial packet before the next byte goes out.
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, opts.rawQuietMs ?? 3500);
-      signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-    });
+    await delay(opts.rawQuietMs ?? 3500, undefined, { signal }).catch(() => undefined); // an abort is checked by the loop
   };
 
   const noteRewind = (): void => {
