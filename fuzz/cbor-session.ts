@@ -387,7 +387,8 @@ async function main(): Promise<void> {
       }
       const took = performance.now() - started;
       slowest = Math.max(slowest, took);
-      if (took > 1500) report(args.seed, execs, name, transport.last, new Error(`the call took ${took.toFixed(0)} ms`));
+      // Every answer is immediate: only a deadline far past the 2 s request timeout means a hang (a loaded machine may stall a while).
+      if (took > 8000) report(args.seed, execs, name, transport.last, new Error(`the call took ${took.toFixed(0)} ms`));
       if (uncaught !== undefined) report(args.seed, execs, name, transport.last, uncaught);
       stats[outcome] = (stats[outcome] ?? 0) + 1;
       execs++;

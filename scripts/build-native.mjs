@@ -4,6 +4,19 @@
 import { spawnSync } from 'node:child_process';
 import { findNodeDir, nodeGypCommand, root } from './native-env.mjs';
 
+// --if-stale (used by `npm test`): skip the rebuild when the addon is newer than its sources, as
+// after `npm install` built it; a full node-gyp rebuild costs ~20 s on a small machine.
+if (process.argv.includes('--if-stale')) {
+  const { existsSync, statSync, readdirSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const out = join(root, 'build', 'Release', 'mcumgr_native.node');
+  if (existsSync(out)) {
+    const built = statSync(out).mtimeMs;
+    const sources = [join(root, 'binding.gyp'), ...readdirSync(join(root, 'native')).map((f) => join(root, 'native', f))];
+    if (sources.every((f) => statSync(f).mtimeMs <= built)) process.exit(0);
+  }
+}
+
 const [cmd, ...lead] = nodeGypCommand();
 const nodedir = findNodeDir();
 const args = [...lead, 'rebuild', '--silent', '--jobs=max', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];

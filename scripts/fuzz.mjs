@@ -104,16 +104,27 @@ async function build(cxx, targets) {
   }
 }
 
-/** Runs a command, keeping its output in a log file; resolves with { code, out }. */
-function runLogged(cmd, args, log, env = process.env) {
+/**
+ * Runs a command, keeping its output in a log file; resolves with { code, out }. A run that
+ * outlives its wall-clock budget is killed and reported as a failure (a hang is a finding too),
+ * so CI can never wait on a stuck target.
+ */
+function runLogged(cmd, args, log, env = process.env, budgetMs = (opts.seconds + 120) * 1000) {
   return new Promise((resolve) => {
     const p = spawn(cmd, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      p.kill('SIGKILL');
+    }, budgetMs);
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (out += d));
     p.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (killed) out += `\nfuzz: killed after ${budgetMs} ms (a hang)\n`;
       writeFileSync(log, out);
-      resolve({ code: code ?? (signal ? 128 : 1), out });
+      resolve({ code: killed ? 124 : code ?? (signal ? 128 : 1), out });
     });
   });
 }
@@ -130,7 +141,7 @@ async function runNative(t) {
     const files = readdirSync(reg).map((f) => join(reg, f));
     row.regressions = files.length;
     if (files.length) {
-      const r = await runLogged(exe, files, join(dir, 'logs', `${t}-regress.log`), env);
+      const r = await runLogged(exe, ['-timeout=10', ...files], join(dir, 'logs', `${t}-regress.log`), env);
       if (r.code !== 0) {
         row.findings++;
         row.note = `regression input failed (see .fuzz/logs/${t}-regress.log)`;
