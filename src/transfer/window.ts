@@ -153,9 +153,10 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
   };
 
   const send = async (off: number, first: boolean): Promise<InFlight> => {
+    const fields = spec.fields(off, first); // built once: sized, then sent
     let len = 0;
     if (total > 0) {
-      const fit = fitChunk(spec.fields(off, first), spec.maxRequest, total - off, alignment);
+      const fit = fitChunk(fields, spec.maxRequest, total - off, alignment);
       len = fit;
       if (opts.chunkSize !== undefined) len = Math.min(len, opts.chunkSize);
       if (first && spec.minFirstChunk) len = Math.min(fit, Math.max(len, spec.minFirstChunk));
@@ -177,7 +178,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
     // image (Zephyr hashes the slot to answer `match`): both get the long deadline. A last chunk
     // timed out too early would be resent to a device that has already finished, which answers 0.
     const long = first || off + len === total;
-    spec.send({ ...spec.fields(off, first), data }, long ? spec.firstTimeoutMs : opts.timeoutMs, signal).then(
+    spec.send({ ...fields, data }, long ? spec.firstTimeoutMs : opts.timeoutMs, signal).then(
       (rsp) => push({ entry, rsp }),
       (err: unknown) => push({ entry, err }),
     );
