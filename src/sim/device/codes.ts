@@ -5,21 +5,10 @@
  * @module
  */
 
-/** Management group ids (`enum mcumgr_group_t`). */
-export const Group = {
-  OS: 0,
-  IMAGE: 1,
-  STAT: 2,
-  SETTINGS: 3,
-  LOG: 4,
-  CRASH: 5,
-  SPLIT: 6,
-  RUN: 7,
-  FS: 8,
-  SHELL: 9,
-  ENUM: 10,
-  ZEPHYR_BASIC: 63,
-} as const;
+// Group ids are protocol constants shared with the client (src/protocol/ids.ts); only request
+// logic is kept apart.
+import { Group } from '../../protocol/ids.js';
+export { Group };
 
 /** `enum mcumgr_err_t`. */
 export const MgmtErr = {
