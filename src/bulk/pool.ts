@@ -8,6 +8,7 @@
  * data and their errors are rebuilt as the library's classes.
  * @module
  */
+import { MAX_WINDOW } from '../transfer/window.js';
 import { availableParallelism } from 'node:os';
 import { readFile, stat } from 'node:fs/promises';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -494,8 +495,8 @@ function checkDeviceOptions(where: string, o: BulkDeviceOptions): void {
     if (!(DEVICE_KEYS as readonly string[]).includes(k)) throw new RangeError(`${where}.${k} is not a per-device option; use one of ${DEVICE_KEYS.join(', ')}`);
   }
   if (o.mode !== undefined && o.mode !== 'test' && o.mode !== 'confirm') throw new RangeError(`${where}.mode must be 'test' or 'confirm', got ${describe(o.mode)}`);
-  if (o.window !== undefined && o.window !== 'auto') checkInt(`${where}.window`, o.window, 1, 64);
-  if (o.maxWindow !== undefined) checkInt(`${where}.maxWindow`, o.maxWindow, 1, 64);
+  if (o.window !== undefined && o.window !== 'auto') checkInt(`${where}.window`, o.window, 1, MAX_WINDOW);
+  if (o.maxWindow !== undefined) checkInt(`${where}.maxWindow`, o.maxWindow, 1, MAX_WINDOW);
   if (o.chunkSize !== undefined) checkInt(`${where}.chunkSize`, o.chunkSize, 1, 65535);
   if (o.retries !== undefined) checkInt(`${where}.retries`, o.retries, 0, 100);
   if (o.image !== undefined) checkInt(`${where}.image`, o.image, 0, 255);

@@ -10,6 +10,7 @@ import { FsCmd, Group } from '../protocol/ids.js';
 import { AbortError, SmpResponseError, SmpTimeoutError } from '../errors.js';
 import type { SmpResponse } from '../session.js';
 import { checkDeviceFileName } from './file-upload.js';
+import { resolveWindow } from './window.js';
 import { createHash } from 'node:crypto';
 import { closeDeviceFile, crc32Of, verifyDeviceFile, type FsVerification } from './fs-verify.js';
 import type { TransferContext, TransferOptions, TransferProgress, TransferResult } from './types.js';
@@ -38,20 +39,8 @@ export async function downloadFile(ctx: TransferContext, name: string, opts: Dow
   checkDeviceFileName(name);
   const maxSize = opts.maxSize ?? 64 * 1024 * 1024;
   if (!Number.isSafeInteger(maxSize) || maxSize < 0) throw new RangeError(`maxSize must be a non-negative integer number of bytes, got ${String(opts.maxSize)}`);
-  if (opts.maxWindow !== undefined && (!Number.isInteger(opts.maxWindow) || opts.maxWindow < 1 || opts.maxWindow > 64)) {
-    throw new RangeError(`maxWindow must be an integer 1..64, got ${opts.maxWindow}`);
-  }
-  if (opts.maxTimeouts !== undefined && (!Number.isInteger(opts.maxTimeouts) || opts.maxTimeouts < 0)) {
-    throw new RangeError(`maxTimeouts must be a non-negative integer, got ${opts.maxTimeouts}`);
-  }
-  const fixed = opts.window === undefined || opts.window === 'auto' ? undefined : opts.window;
-  if (fixed !== undefined && (!Number.isInteger(fixed) || fixed < 1 || fixed > 64)) {
-    throw new RangeError(`window must be 'auto' or an integer 1..64, got ${String(opts.window)}`);
-  }
   // Never more reads waiting than the device has buffers for (buf_count − 1), and one when unknown.
-  const deviceCap = ctx.bufCount !== undefined ? Math.max(1, ctx.bufCount - 1) : undefined;
-  const ceiling0 = ctx.encoding === 'raw' ? 1 : Math.min(opts.maxWindow ?? deviceCap ?? 1, deviceCap ?? 64);
-  const fixedWindow = fixed === undefined ? undefined : ctx.encoding === 'raw' ? 1 : Math.min(fixed, deviceCap ?? 64);
+  const { fixedWindow, maxWindow: ceiling0 } = resolveWindow(opts, ctx.bufCount, ctx.encoding);
   const maxTimeouts = opts.maxTimeouts ?? 5;
   const signal = opts.signal;
   const started = performance.now();

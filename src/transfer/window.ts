@@ -99,29 +99,47 @@ const MAX_REWINDS_WITHOUT_PROGRESS = 8;
  */
 const TRANSIENT_RC = new Set([2, 9, 10]);
 
+/** Largest window accepted from a caller. */
+export const MAX_WINDOW = 64;
+
+/**
+ * The window a transfer may use, from the caller's options and what the device told: checks the
+ * options, then caps every window (fixed or auto) at buf_count − 1 (one buffer holds the answer),
+ * at 1 when buf_count is unknown (auto), and at 1 over raw SMP (no CRC and no resync: bytes lost
+ * inside one request would glue it to the next). Shared by uploads and downloads.
+ */
+export function resolveWindow(
+  opts: Pick<TransferOptions, 'window' | 'maxWindow' | 'maxTimeouts'>,
+  bufCount: number | undefined,
+  encoding: UploadSpec['encoding'],
+): { fixedWindow: number | undefined; maxWindow: number; rawLink: boolean } {
+  const fixed = opts.window === undefined || opts.window === 'auto' ? undefined : opts.window;
+  if (fixed !== undefined && (!Number.isInteger(fixed) || fixed < 1 || fixed > MAX_WINDOW)) {
+    throw new RangeError(`window must be 'auto' or an integer 1..${MAX_WINDOW}, got ${String(opts.window)}`);
+  }
+  if (opts.maxWindow !== undefined && (!Number.isInteger(opts.maxWindow) || opts.maxWindow < 1 || opts.maxWindow > MAX_WINDOW)) {
+    throw new RangeError(`maxWindow must be an integer 1..${MAX_WINDOW}, got ${opts.maxWindow}`);
+  }
+  if (opts.maxTimeouts !== undefined && (!Number.isInteger(opts.maxTimeouts) || opts.maxTimeouts < 0)) {
+    throw new RangeError(`maxTimeouts must be a non-negative integer, got ${opts.maxTimeouts}`);
+  }
+  const deviceCap = bufCount !== undefined ? Math.max(1, bufCount - 1) : undefined;
+  const rawLink = encoding === 'raw';
+  const maxWindow = rawLink ? 1 : Math.min(opts.maxWindow ?? deviceCap ?? 1, deviceCap ?? MAX_WINDOW);
+  const fixedWindow = fixed === undefined ? undefined : rawLink ? 1 : Math.min(fixed, deviceCap ?? MAX_WINDOW);
+  return { fixedWindow, maxWindow, rawLink };
+}
+
 /** Runs a pipelined upload to completion. */
 export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions = {}): Promise<TransferResult> {
   const total = spec.source.size;
-  const fixed = opts.window === undefined || opts.window === 'auto' ? undefined : opts.window;
-  if (fixed !== undefined && (!Number.isInteger(fixed) || fixed < 1 || fixed > 64)) {
-    throw new RangeError(`window must be 'auto' or an integer 1..64, got ${String(opts.window)}`);
-  }
-  if (opts.maxWindow !== undefined && (!Number.isInteger(opts.maxWindow) || opts.maxWindow < 1 || opts.maxWindow > 64)) {
-    throw new RangeError(`maxWindow must be an integer 1..64, got ${opts.maxWindow}`);
-  }
-  // What the device has room for: buf_count − 1 waiting requests (one buffer holds the answer).
-  const deviceCap = spec.bufCount !== undefined ? Math.max(1, spec.bufCount - 1) : undefined;
-  // Raw SMP has no CRC and no resync: bytes lost inside one request would glue it to the next.
-  const rawLink = spec.encoding === 'raw';
-  const maxWindow = rawLink ? 1 : Math.min(opts.maxWindow ?? deviceCap ?? 1, deviceCap ?? 64);
-  const fixedWindow = fixed === undefined ? undefined : rawLink ? 1 : Math.min(fixed, deviceCap ?? 64);
+  const { fixedWindow, maxWindow, rawLink } = resolveWindow(opts, spec.bufCount, spec.encoding);
   const alignment = opts.alignment ?? spec.alignment;
   if (!Number.isInteger(alignment) || alignment < 1) throw new RangeError(`alignment must be a positive integer, got ${alignment}`);
   if (opts.chunkSize !== undefined && (!Number.isInteger(opts.chunkSize) || opts.chunkSize < 1)) {
     throw new RangeError(`chunkSize must be a positive integer, got ${opts.chunkSize}`);
   }
   const maxTimeouts = opts.maxTimeouts ?? 5;
-  if (!Number.isInteger(maxTimeouts) || maxTimeouts < 0) throw new RangeError(`maxTimeouts must be a non-negative integer, got ${maxTimeouts}`);
   const signal = opts.signal;
 
   let window = fixedWindow ?? 1;
