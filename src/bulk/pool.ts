@@ -10,12 +10,11 @@
  */
 import { MAX_WINDOW } from '../transfer/window.js';
 import { availableParallelism } from 'node:os';
-import { readFile, stat } from 'node:fs/promises';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { parseConnection } from '../connection.js';
 import { AbortError, deserializeError, SmpTimeoutError, type SerializedError } from '../errors.js';
-import { MAX_IMAGE_FILE_SIZE, parseImage, type ImageInfo } from '../image/index.js';
+import { parseImage, readImageFile, type ImageInfo } from '../image/index.js';
 import type {
   BulkCommand,
   BulkDeviceOptions,
@@ -378,14 +377,7 @@ function failedResult(d: Device, step: BulkStep, error: Error, seconds: number):
 
 async function loadImage(image: Uint8Array | string | undefined): Promise<Uint8Array> {
   if (image instanceof Uint8Array) return image;
-  if (typeof image === 'string') {
-    const st = await stat(image).catch((e: NodeJS.ErrnoException) => {
-      throw new TypeError(`image: cannot read ${image}: ${e.code ?? e.message}`);
-    });
-    if (!st.isFile()) throw new TypeError(`image: ${image} is not a regular file`);
-    if (st.size > MAX_IMAGE_FILE_SIZE) throw new RangeError(`image: ${image} is ${st.size} bytes, more than 64 MiB`);
-    return readFile(image);
-  }
+  if (typeof image === 'string') return readImageFile(image);
   throw new TypeError(`image must be the image bytes (Uint8Array) or a file path, got ${describe(image)}`);
 }
 

@@ -56,3 +56,4 @@ export {
 } from './parse.js';
 export { computeUploadSha, type UploadShaSource, type ComputeUploadShaOptions } from './sha.js';
 export { buildImage, deterministicBytes, type BuildImageOptions } from './build.js';
+export { readImageFile } from './read-file.js';

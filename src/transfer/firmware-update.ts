@@ -6,8 +6,7 @@
  * that is not running: a failed or partial upload is never marked.
  * @module
  */
-import { parseImage, type ImageInfo } from '../image/index.js';
-import { readFile, stat } from 'node:fs/promises';
+import { parseImage, readImageFile, type ImageInfo } from '../image/index.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AbortError, SmpClosedError, SmpTimeoutError, TransportError, VerifyError } from '../errors.js';
 import { uploadImage, type ImageUploadOptions, type ImageUploadResult } from './image-upload.js';
@@ -262,15 +261,6 @@ async function awaitReboot(
     await sleep(250, signal);
   }
   throw new SmpTimeoutError(`the device did not come back with the new image within ${timeoutMs} ms of the reset (last: ${String(last)})`, timeoutMs);
-}
-
-async function readImageFile(path: string): Promise<Buffer> {
-  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
-    throw new TypeError(`image: cannot read ${path}: ${e.code ?? e.message}`);
-  });
-  if (!st.isFile()) throw new TypeError(`image: ${path} is not a regular file`);
-  if (st.size > 64 * 1024 * 1024) throw new RangeError(`image: ${path} is ${st.size} bytes, more than 64 MiB`);
-  return readFile(path);
 }
 
 async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
