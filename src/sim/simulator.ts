@@ -124,46 +124,22 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     ...(opts.rawInputTimeoutMs !== undefined ? { rawInputTimeoutMs: opts.rawInputTimeoutMs } : {}),
     ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
   };
-  switch (kind) {
-    case 'memory': {
-      const t = serveMemory(core, linkOpts);
-      return {
-        connection: 'memory',
-        kind,
-        personality,
-        transport: t,
-        device: core,
-        link: t.link,
-        stats: () => t.stats(),
-        unref: () => t.unref(),
-        close: () => t.close(),
-      };
-    }
-    case 'udp': {
-      const srv = await serveUdp(core, { ...linkOpts, ...(opts.host !== undefined ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}) });
-      return {
-        connection: srv.connection,
-        kind,
-        personality,
-        device: core,
-        link: srv.link,
-        stats: () => srv.stats(),
-        unref: () => srv.unref(),
-        close: () => srv.close(),
-      };
-    }
-    case 'pty': {
-      const srv = servePty(core, { ...linkOpts, encoding: opts.encoding ?? 'console' });
-      return {
-        connection: srv.connection,
-        kind,
-        personality,
-        device: core,
-        link: srv.link,
-        stats: () => srv.stats(),
-        unref: () => srv.unref(),
-        close: () => srv.close(),
-      };
-    }
-  }
+  // One server per kind; they share the handle's shape (link, stats, unref, close).
+  const memory = kind === 'memory' ? serveMemory(core, linkOpts) : undefined;
+  const served =
+    memory ??
+    (kind === 'udp'
+      ? await serveUdp(core, { ...linkOpts, ...(opts.host !== undefined ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}) })
+      : servePty(core, { ...linkOpts, encoding: opts.encoding ?? 'console' }));
+  return {
+    connection: memory ? 'memory' : (served as { connection: string }).connection,
+    kind,
+    personality,
+    ...(memory ? { transport: memory } : {}),
+    device: core,
+    link: served.link,
+    stats: () => served.stats(),
+    unref: () => served.unref(),
+    close: () => served.close(),
+  };
 }
