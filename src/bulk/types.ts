@@ -146,7 +146,9 @@ export interface BulkDeviceResult {
   verified: boolean;
   /** Largest upload window used. */
   window: number;
+  /** Times the upload went back to the device's offset after a lost or reordered chunk. */
   rewinds: number;
+  /** Answers that did not come within their deadline. */
   timeouts: number;
   /** Values resolved by a command-list job, in order. */
   commandResults?: unknown[];
@@ -243,19 +245,5 @@ export interface ProgressMessage {
 /** Worker → main thread (the first message also tells that the task has started). */
 export type FromWorker = ProgressMessage;
 
-/** What a worker's task resolves with (it never throws: failures are in `error`). */
-export interface WorkerOutcome {
-  ok: boolean;
-  step: BulkStep;
-  bytes: number;
-  seconds: number;
-  throughput: number;
-  attempts: number;
-  alreadyInstalled: boolean;
-  verified: boolean;
-  window: number;
-  rewinds: number;
-  timeouts: number;
-  commandResults?: unknown[];
-  error?: SerializedError;
-}
+/** What a worker's task resolves with (it never throws: failures are in `error`, as a plain object). */
+export type WorkerOutcome = Omit<BulkDeviceResult, 'index' | 'target' | 'name' | 'error'> & { error?: SerializedError };
