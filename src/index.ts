@@ -177,6 +177,10 @@ export {
   type SlotStateLike,
   type UpdateStep,
   type FsVerification,
+  trackTransfer,
+  type TransferEvent,
+  type TransferEventStream,
+  type TransferHooks,
 } from './transfer/index.js';
 
 /* MCUboot images ----------------------------------------------------------------------------- */

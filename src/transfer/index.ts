@@ -8,6 +8,7 @@ export { uploadFile, type FileUploadOptions, type FileUploadResult } from './fil
 export { verifyDeviceFile, type FsVerification } from './fs-verify.js';
 export { downloadFile, type DownloadOptions, type DownloadResult } from './file-download.js';
 export { fitChunk } from './chunking.js';
+export { trackTransfer, type TransferEvent, type TransferEventStream, type TransferHooks } from './events.js';
 export {
   firmwareUpdate,
   type FirmwareUpdateOptions,
