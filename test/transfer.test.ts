@@ -137,6 +137,45 @@ describe('image upload in memory', () => {
     }
   });
 
+  test('over a PTY, a new client after the first one closed mid-upload resumes from the device offset', async () => {
+    const r = await rig({ transport: 'pty', baudRate: 1_000_000, bootMs: 0 });
+    try {
+      const ac = new AbortController();
+      await assert.rejects(
+        uploadImage(r.client.transferContext(), IMAGE, {
+          signal: ac.signal,
+          onProgress: (p) => {
+            if (p.done > IMAGE.length / 3) ac.abort();
+          },
+        }),
+        AbortError,
+      );
+      await r.client.close(); // the port is closed, the session and its sequence numbers are gone
+      const had = r.core.uploadProgress()!.off;
+      assert.ok(had > IMAGE.length / 3 && had < IMAGE.length, `the device kept part of the image (${had})`);
+      const second = await MCUmgrClient.connect(r.sim.connection, { timeoutMs: 2000, retries: 5 });
+      try {
+        await second.useAutoFrameSize();
+        let received = 0;
+        const handle = r.core.handle.bind(r.core);
+        r.core.handle = (pkt: Buffer, via: string): DeviceStep => {
+          received += pkt.length;
+          return handle(pkt, via);
+        };
+        const first: TransferProgress[] = [];
+        const res = await uploadImage(second.transferContext(), IMAGE, { onProgress: (p) => first.push(p) });
+        assert.ok(first[0]!.done >= had, `resumed at ${first[0]!.done}, device had ${had}`);
+        assert.ok(received < IMAGE.length - had + 8 * 1024, `sent ${received} bytes for the ${IMAGE.length - had} missing`);
+        assert.ok(slotHolds(r.core, IMAGE));
+        assert.equal(res.match, true);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await r.sim.close();
+    }
+  });
+
   test('a device reset mid-transfer restarts the upload with a full first chunk and completes', async () => {
     const r = await rig({ faults: { resetAfterBytes: 20000 }, bootMs: 50, seed: 1 });
     try {
