@@ -41,8 +41,11 @@ import { McuMgrError } from '../src/errors.js';
 /* The matrix                                                                                   */
 /* ------------------------------------------------------------------------------------------ */
 
-/** How the device is reached. */
-export type BenchTransport = 'pty' | 'udp';
+/**
+ * How the device is reached. `memory` (no checksum of any kind: a flipped bit reaches the
+ * parsers) is for tests; the bench's table covers the real links, PTY and UDP.
+ */
+export type BenchTransport = 'pty' | 'udp' | 'memory';
 /** The operation under test. */
 export type BenchOp = 'imageUpload' | 'fileUpload' | 'fileDownload' | 'firmwareUpdate';
 /** The injected fault (`none` is the control). */
@@ -228,11 +231,11 @@ export async function runOne(spec: RunSpec): Promise<RunOutcome> {
       bootMs: 50,
       ...(spec.transport === 'pty' ? { baudRate: 1_000_000 } : {}),
     });
-    live.client = await MCUmgrClient.connect(live.sim.connection, {
-      timeoutMs: spec.timeoutMs,
-      longTimeoutMs: spec.firstTimeoutMs,
-      retries: 2,
-    });
+    const clientOpts = { timeoutMs: spec.timeoutMs, longTimeoutMs: spec.firstTimeoutMs, retries: 2 };
+    live.client =
+      live.sim.kind === 'memory'
+        ? MCUmgrClient.fromTransport(live.sim.transport!, clientOpts)
+        : await MCUmgrClient.connect(live.sim.connection, clientOpts);
     const c = live.client;
     // The device's buffer size; under faults this read may fail: then the default (384) stays.
     await c.useAutoFrameSize().catch(() => undefined);

@@ -113,16 +113,20 @@ describe('wrong results the matrix caught (regressions)', () => {
     },
   );
 
-  for (const [cell, index] of [
-    ['udp/fileUpload/bitFlip', 0],
-    ['udp/fileDownload/bitFlip', 2],
-  ] as const) {
-    test(
-      `${cell} run ${index}: a datagram with a flipped bit must not end in a "successful" transfer of other bytes`,
-      async () => {
-        const [t, op, f] = cell.split('/') as [BenchTransport, BenchOp, BenchFault];
-        sound(await runOne(spec(t, op, f, index)), `${cell} run ${index}`);
-      },
-    );
+  // Found on simulated UDP when it still delivered damaged datagrams; real UDP drops them (its
+  // checksum), and so does the simulator now. The in-memory link has no checksum at all, so a
+  // flipped bit still reaches the parsers there: the same defect, kept under test.
+  for (const cell of ['memory/fileUpload/bitFlip', 'memory/fileDownload/bitFlip'] as const) {
+    test(`${cell}: a packet with a flipped bit must not end in a "successful" transfer of other bytes`, async () => {
+      const [t, op, f] = cell.split('/') as [BenchTransport, BenchOp, BenchFault];
+      let flipped = 0;
+      for (const index of [0, 1, 2]) {
+        const s = cellRuns(t, op, f, { ...OPTS, rate: 0.1, runs: index + 1 }, undefined, index)[0]!;
+        const o = await runOne(s);
+        sound(o, `${cell} run ${index}`);
+        if (/bitFlip=/.test(o.injected ?? '')) flipped++;
+      }
+      assert.ok(flipped >= 2, `bits were flipped in ${flipped} of 3 runs`);
+    });
   }
 });

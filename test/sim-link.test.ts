@@ -462,6 +462,39 @@ test('faults: every kind is applied, counted and logged', () => {
   assert.deepEqual(f.apply('toHost', unit, 'line'), [unit], 'no faults configured in that direction');
 });
 
+test('faults: a damaged UDP datagram is dropped (checksum), an in-memory packet arrives damaged', async () => {
+  const faults = { toDevice: { bitFlip: 1 }, toHost: { truncate: 1 } };
+  const udpCore = new EchoCore();
+  const udp = makeLink(udpCore, { mode: 'packet', via: 'udp', faults, seed: 3 });
+  const memCore = new EchoCore();
+  const mem = makeLink(memCore, { mode: 'packet', faults, seed: 3 });
+  for (let i = 0; i < 5; i++) {
+    udp.link.receivePacket(req(i));
+    mem.link.receivePacket(req(i));
+  }
+  await sleep(50);
+  assert.equal(udpCore.seen.length, 0, 'no flipped datagram reaches the device');
+  assert.equal(udp.link.stats().faults.toDevice.bitFlip, 5, 'the flips were drawn and counted');
+  assert.match(udp.link.faultLog()[0]!.detail!, /dropped by the UDP checksum/);
+  assert.equal(memCore.seen.length, 5, 'in memory every packet arrives');
+  assert.ok(
+    memCore.seen.every((p, i) => !p.equals(req(i))),
+    'each with one bit flipped',
+  );
+  // Answers: cut datagrams never reach the host over UDP; in memory they arrive short.
+  assert.equal(mem.chunks.length, 5);
+  assert.ok(mem.chunks.every((c) => c.length < req(0).length));
+  udp.link.close();
+  mem.link.close();
+  const clean = new EchoCore();
+  const back = makeLink(clean, { mode: 'packet', via: 'udp', faults: { toHost: { truncate: 1 } }, seed: 4 });
+  back.link.receivePacket(req(7));
+  await sleep(30);
+  assert.equal(clean.seen.length, 1);
+  assert.equal(back.chunks.length, 0, 'the cut answer is dropped by the length check of the host');
+  back.link.close();
+});
+
 async function faultyRun(seed: number) {
   const core = new EchoCore();
   const { link, bytes } = makeLink(core, {

@@ -48,7 +48,7 @@ export type UnitFaultKind = 'drop' | 'bitFlip' | 'duplicate' | 'truncate' | 'gar
 export type Direction = 'toDevice' | 'toHost';
 
 /** How wire units look, for garbage that fits the encoding. */
-export type UnitStyle = 'line' | 'cobs' | 'raw' | 'packet';
+export type UnitStyle = 'line' | 'cobs' | 'raw' | 'packet' | 'datagram';
 
 /** Counters of injected faults in one direction. */
 export type FaultCounts = Record<UnitFaultKind, number>;
@@ -162,7 +162,7 @@ const LOG_TEXT = [
  * raw and packet junk are bare bytes.
  */
 export function makeGarbage(rng: Rng, style: UnitStyle): Buffer {
-  if (style === 'packet') return rng.bytes(rng.range(1, 24));
+  if (style === 'packet' || style === 'datagram') return rng.bytes(rng.range(1, 24));
   const text = rng.chance(0.7);
   let body: Buffer;
   if (text) {
@@ -226,7 +226,9 @@ export class FaultInjector {
   /**
    * Passes one wire unit through the faults of `dir`; returns the pieces to put on the wire in
    * order (none when dropped, two when duplicated, junk first when garbage is inserted).
-   * The unit buffer is not modified.
+   * The unit buffer is not modified. A `datagram` (UDP) that was cut or bit-flipped is dropped
+   * instead: the receiver's UDP checksum and length check discard it, so no damaged datagram
+   * ever reaches an application on a real network (junk from another sender still can).
    */
   apply(dir: Direction, unit: Buffer, style: UnitStyle): Buffer[] {
     const index = this.#units[dir]++;
@@ -256,14 +258,15 @@ export class FaultInjector {
     if (truncate && u.length > 1) {
       const keep = 1 + Math.floor(cutDraw * (u.length - 1));
       u = u.subarray(0, keep);
-      this.#note(dir, index, 'truncate', `kept ${keep} of ${unit.length}`);
+      this.#note(dir, index, 'truncate', `kept ${keep} of ${unit.length}${style === 'datagram' ? ', dropped by the UDP length check' : ''}`);
     }
     if (flip && u.length > 0) {
       const bit = flipDraw % (u.length * 8);
       u = Buffer.from(u);
       u[bit >> 3]! ^= 1 << (bit & 7);
-      this.#note(dir, index, 'bitFlip', `byte ${bit >> 3} bit ${bit & 7}`);
+      this.#note(dir, index, 'bitFlip', `byte ${bit >> 3} bit ${bit & 7}${style === 'datagram' ? ', dropped by the UDP checksum' : ''}`);
     }
+    if (style === 'datagram' && u !== unit) return out;
     out.push(u);
     if (duplicate) {
       out.push(u);

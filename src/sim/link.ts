@@ -554,7 +554,7 @@ export class DeviceLink {
     if (this.#closed) return;
     if (this.mode !== 'packet') throw new Error('receivePacket() is for packet links; use receiveBytes()');
     const r = this.#clock();
-    for (const piece of this.faults.apply('toDevice', Buffer.from(packet), 'packet')) {
+    for (const piece of this.faults.apply('toDevice', Buffer.from(packet), this.#packetStyle)) {
       const start = Math.max(r + this.#latIn, this.#rxFreeAt);
       const end = start + piece.length * this.#rxByteMs;
       if (this.#rxByteMs > 0) this.#rxFreeAt = end;
@@ -617,6 +617,11 @@ export class DeviceLink {
   }
 
   // ---------------------------------------------------------------- scheduling
+
+  /** UDP datagrams are checksummed by the network stack (damaged ones vanish); in-memory packets are not. */
+  get #packetStyle(): UnitStyle {
+    return this.via === 'udp' ? 'datagram' : 'packet';
+  }
 
   #schedule(t: number, gen: number | null, run: (t: number) => void): void {
     this.#heap.push({ t, seq: this.#seq++, gen, run });
@@ -1228,7 +1233,7 @@ export class DeviceLink {
         continue;
       }
       if (this.mode === 'packet') {
-        for (const p of this.faults.apply('toHost', r, 'packet')) end = this.#txWrite(p, end, to);
+        for (const p of this.faults.apply('toHost', r, this.#packetStyle)) end = this.#txWrite(p, end, to);
         continue;
       }
       const wire = this.#encode(r);
