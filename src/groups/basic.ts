@@ -4,6 +4,7 @@
  */
 import { Op } from '../codec/header.js';
 import { Group, BasicCmd } from '../protocol/ids.js';
+import { SmpResponseError } from '../errors.js';
 import { argCall, type CallOptions, type GroupHost } from './util.js';
 
 /** The Zephyr basic group's commands; reach it as `client.basic`. */
@@ -17,10 +18,19 @@ export class BasicGroup {
 
   /**
    * Erases the device's `storage_partition` (settings, file systems). Uses the long timeout.
-   * Note: SMP v1 clients see two of its failures as success (a Zephyr quirk); use SMP v2.
+   * Note: with SMP v1, Zephyr translates two of its failures (flash config query, erase) to
+   * `MGMT_ERR_EOK` and then sends a bare header without even an empty map; that answer is
+   * reported as an {@link SmpResponseError}, but the cause is only known with SMP v2.
    */
   async eraseStorage(options?: CallOptions): Promise<void> {
     const call = argCall(options);
-    await this.#host.request(Op.WRITE, Group.ZEPHYR_BASIC, BasicCmd.ERASE_STORAGE, {}, { ...call, timeoutClass: 'long' });
+    const rsp = await this.#host.request(Op.WRITE, Group.ZEPHYR_BASIC, BasicCmd.ERASE_STORAGE, {}, { ...call, timeoutClass: 'long' });
+    // A success always carries a CBOR map (at least `{}`); only the EOK translation sends none.
+    if (rsp.payload.length === 0) {
+      throw new SmpResponseError(
+        'the device answered storage erase with an empty payload, which Zephyr sends to SMP v1 requests when the erase ' +
+          'failed (flash config query or erase error); use SMP v2 (version: 1) to get the error code',
+      );
+    }
   }
 }

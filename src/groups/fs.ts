@@ -24,7 +24,7 @@ import {
 
 /** Options of {@link FsGroup.hash}. */
 export interface FsHashOptions extends CallOptions {
-  /** Algorithm name, e.g. `crc32` or `sha256`. Default: the device's (crc32 when enabled). */
+  /** Algorithm name (at most 8 bytes), e.g. `crc32` or `sha256`. Default: the device's (crc32 when enabled). */
   type?: string;
   /** Where to start, in bytes. Default 0. */
   off?: number;
@@ -64,6 +64,8 @@ export type FileDownloadOptions = NonNullable<Parameters<typeof downloadFile>[2]
 export type FileDownloadResult = Awaited<ReturnType<typeof downloadFile>>;
 
 const W = 'fs';
+/** Zephyr's `HASH_CHECKSUM_TYPE_SIZE`: a longer `type` is rejected with rc 3 (EINVAL). */
+const HASH_TYPE_MAX_BYTES = 8;
 const NAME_HINT = 'pass an absolute device path such as "/lfs1/data.bin"';
 
 /** Checks a device file path. */
@@ -113,7 +115,9 @@ export class FsGroup {
     const o = argOptions('options', options);
     const call = argCall(o);
     const body: CborMap = { name };
-    if (o.type !== undefined) body.type = argString('options.type', o.type, { nonEmpty: true, hint: 'e.g. "crc32" or "sha256"' });
+    if (o.type !== undefined) {
+      body.type = argString('options.type', o.type, { nonEmpty: true, maxBytes: HASH_TYPE_MAX_BYTES, hint: 'e.g. "crc32" or "sha256"' });
+    }
     if (o.off !== undefined) body.off = argUint('options.off', o.off);
     if (o.len !== undefined) body.len = argUint('options.len', o.len, { min: 1 });
     const { body: rsp } = await this.#host.request(Op.READ, Group.FS, FsCmd.HASH_CHECKSUM, body, { ...call, timeoutClass: 'long' });
