@@ -295,6 +295,20 @@ describe('file transfers', () => {
     }
   });
 
+  test('an empty upload over an existing file is a VerifyError that says why (Zephyr does not truncate)', async () => {
+    const r = await rig();
+    try {
+      await uploadFile(r.client.transferContext(), '/lfs/old', Buffer.from('hello'));
+      await assert.rejects(uploadFile(r.client.transferContext(), '/lfs/old', Buffer.alloc(0)), (e: unknown) => {
+        assert.ok(e instanceof VerifyError);
+        assert.match(e.message, /holds 5 bytes, expected 0; an empty upload does not truncate/);
+        return true;
+      });
+    } finally {
+      await r.close();
+    }
+  });
+
   test('bad names fail before anything is sent', async () => {
     const r = await rig();
     try {

@@ -31,7 +31,13 @@ export async function verifyDeviceFile(
 ): Promise<FsVerification> {
   const st = await session.request(Op.READ, Group.FS, FsCmd.STATUS, { name }, { retries: 2, timeoutMs });
   if (st.body.len !== size) {
-    throw new VerifyError(`${name}: the device holds ${String(st.body.len)} bytes, expected ${size}`);
+    // Zephyr truncates an existing file only when the first chunk carries data, so an empty
+    // upload leaves the old content in place: say so rather than only report the sizes.
+    const why =
+      size === 0
+        ? '; an empty upload does not truncate an existing file on Zephyr (it truncates only when the first chunk has data): remove the file first (e.g. shell "fs rm")'
+        : '';
+    throw new VerifyError(`${name}: the device holds ${String(st.body.len)} bytes, expected ${size}${why}`);
   }
   if (size === 0) return 'size';
   for (const type of ['sha256', 'crc32'] as const) {
