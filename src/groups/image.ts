@@ -5,7 +5,8 @@
  */
 import { Op } from '../codec/header.js';
 import type { CborMap } from '../codec/cbor.js';
-import { Group, ImageCmd } from '../protocol/ids.js';
+import { Group, ImageCmd, OsCmd } from '../protocol/ids.js';
+import { McuMgrError } from '../errors.js';
 import { uploadImage } from '../transfer/index.js';
 import type { UploadSource } from '../transfer/types.js';
 import {
@@ -100,6 +101,10 @@ export class ImageGroup {
   /**
    * Marks the image with `hash` for one test boot: MCUboot swaps it in at the next reset and
    * reverts unless it is confirmed. Resolves with the new slot list.
+   *
+   * MCUboot serial recovery (built with `MCUBOOT_SERIAL_IMG_GRP_IMAGE_STATE`) uses the hash only
+   * to pick the image: it always schedules that image's secondary slot, even for the hash of the
+   * primary one.
    * @param hash the image hash (from {@link ImageGroup.state} or `parseImage(bytes).hash`), as
    *   bytes or hex.
    */
@@ -113,14 +118,45 @@ export class ImageGroup {
   /**
    * Confirms an image: without `hash` the running one (so it is kept after a test boot), with
    * `hash` the image to make permanent. Resolves with the new slot list.
+   *
+   * Over a serial link, a call without `hash` first asks whether the device is MCUboot serial
+   * recovery ({@link ImageGroup.isSerialRecovery}, one extra request) and refuses if it is:
+   * there the same request confirms nothing but schedules a permanent swap to whatever image 0's
+   * secondary slot holds (often the previous firmware). With `hash`, recovery schedules the
+   * secondary slot of that hash's image (see {@link ImageGroup.test}).
+   * @throws McuMgrError with code `IMAGE_ERR_HASH_REQUIRED` when `hash` is missing and the device
+   *   is MCUboot serial recovery; nothing is written.
    */
   async confirm(hash?: Uint8Array | string, options?: CallOptions): Promise<ImageSlotState[]> {
     const body: CborMap = {};
     if (hash !== undefined) body.hash = argBytes('hash', hash, { hex: true, lengths: HASH_LENGTHS });
     body.confirm = true;
     const call = argCall(options);
+    // boot_serial only runs on serial links: elsewhere the probe would be a wasted round trip.
+    if (hash === undefined && this.#host.transferContext().encoding !== undefined && (await this.isSerialRecovery(call))) {
+      throw new McuMgrError(
+        'IMAGE_ERR_HASH_REQUIRED',
+        `${W} confirm: hash is required on MCUboot serial recovery, where a confirm without a hash does not confirm ` +
+          "the running image but schedules a permanent swap to image 0's secondary slot (boot_serial bs_set). " +
+          'An image uploaded in recovery sits in the primary slot and boots as it is: reset the device instead; ' +
+          'to make the secondary slot image permanent on purpose, pass its hash',
+      );
+    }
     const { body: rsp } = await this.#host.request(Op.WRITE, Group.IMAGE, ImageCmd.STATE, body, call);
     return parseStateList(rsp, `${W} confirm`);
+  }
+
+  /**
+   * Whether the device is MCUboot's serial recovery (`boot_serial`) rather than an application.
+   * Its image list can look exactly like an application's, so this asks the console echo
+   * control command (group 0, id 1), which boot_serial always answers with `rc` 0 and Zephyr's
+   * MCUmgr, which has no handler for it, with `MGMT_ERR_ENOTSUP`. Read-only; no side effect
+   * (but like any request it keeps an MCUboot waiting for DFU in recovery).
+   */
+  async isSerialRecovery(options?: CallOptions): Promise<boolean> {
+    const call = argCall(options);
+    const { body } = await this.#host.request(Op.READ, Group.OS, OsCmd.CONSOLE_ECHO, {}, { ...call, rawErrors: true });
+    return body.rc === 0 && body.err === undefined;
   }
 
   /**

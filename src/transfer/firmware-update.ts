@@ -4,6 +4,10 @@
  * The image is parsed and its hash verified before any byte is sent. It is marked for boot only
  * after the device has taken all of it and lists it, under the hash of the image file, in a slot
  * that is not running: a failed or partial upload is never marked.
+ *
+ * A device in MCUboot serial recovery takes the image straight into its primary slot, which
+ * MCUboot boots as it is; its set-state command would schedule the secondary slot instead
+ * (`bs_set`), so there nothing is marked: upload, reset, and check that the application runs it.
  * @module
  */
 import { parseImage, readImageFile, type ImageInfo } from '../image/index.js';
@@ -31,6 +35,8 @@ export interface FirmwareUpdateTarget {
     state(opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<SlotStateLike[]>;
     test(hash: Buffer): Promise<unknown>;
     confirm(hash?: Buffer): Promise<unknown>;
+    /** True when the device is MCUboot serial recovery (`ImageGroup.isSerialRecovery`); without it, never assumed. */
+    isSerialRecovery?(opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<boolean>;
   };
   os: {
     reset(opts?: { force?: boolean }): Promise<unknown>;
@@ -48,7 +54,8 @@ export interface FirmwareUpdateOptions extends Omit<ImageUploadOptions, 'onProgr
   /**
    * `test` (default): boot the new image once; MCUboot reverts it at the next reset unless it is
    * confirmed, which this call does once the image runs (`confirmAfterTest`). `confirm`: make it
-   * permanent before the reset, with no way back if it fails to come up.
+   * permanent before the reset, with no way back if it fails to come up. Ignored for a device in
+   * MCUboot serial recovery: the image goes into the primary slot and is booted as it is.
    */
   mode?: 'test' | 'confirm';
   /** Reset the device after marking (default true). Without a reset, verification stops at "pending". */
@@ -116,6 +123,8 @@ export async function firmwareUpdate(
 
   step('check');
   const before = await target.image.state({ signal: opts.signal });
+  const isRecovery = async (): Promise<boolean> => (await target.image.isSerialRecovery?.({ signal: opts.signal })) ?? false;
+  if (await isRecovery()) return updateInRecovery(target, bytes, info, imageNo, before, isRecovery, opts, started);
   const running = before.find((s) => (s.image ?? 0) === imageNo && s.active);
   if (!opts.force && running && running.hash.equals(info.hash)) {
     step('done', 'already installed');
@@ -176,7 +185,7 @@ export async function firmwareUpdate(
   const resetAt = performance.now();
   await resetTolerant(target);
   step('reconnect');
-  let finalState = await awaitReboot(target, info.hash, imageNo, resetAt, opts);
+  let finalState = await awaitReboot(target, info.hash, imageNo, resetAt, isRecovery, false, opts);
   if (opts.verify !== false) {
     step('verify');
     const now = finalState.find((s) => (s.image ?? 0) === imageNo && s.active);
@@ -205,13 +214,81 @@ export async function firmwareUpdate(
   return { alreadyInstalled: false, image: info, upload, finalState, step: 'done', seconds: secs(started) };
 }
 
-/** Sends the reset; a lost answer or a link that drops as the device reboots is not a failure. */
-async function resetTolerant(target: FirmwareUpdateTarget): Promise<void> {
+/**
+ * Sends the reset; a lost answer or a link that drops as the device reboots is not a failure.
+ * @returns whether the device answered.
+ */
+async function resetTolerant(target: FirmwareUpdateTarget): Promise<boolean> {
   try {
     await target.os.reset();
+    return true;
   } catch (e) {
     if (!(e instanceof SmpTimeoutError || e instanceof SmpClosedError || e instanceof TransportError)) throw e;
+    return false;
   }
+}
+
+/**
+ * The update of a device in MCUboot serial recovery (`boot_serial`): its upload writes the
+ * primary slot, which MCUboot boots without any mark. Marking would do harm: `bs_set` schedules
+ * the secondary slot (often the previous firmware) whatever hash it is given.
+ */
+async function updateInRecovery(
+  target: FirmwareUpdateTarget,
+  bytes: Buffer,
+  info: ImageInfo,
+  imageNo: number,
+  before: SlotStateLike[],
+  isRecovery: () => Promise<boolean>,
+  opts: FirmwareUpdateOptions,
+  started: number,
+): Promise<FirmwareUpdateResult> {
+  const step = (s: UpdateStep, detail?: string): void => opts.onStep?.(s, detail);
+  const inPrimary = (list: SlotStateLike[]): SlotStateLike | undefined =>
+    list.find((s) => (s.image ?? 0) === imageNo && s.slot === 0 && s.hash.equals(info.hash));
+  let upload: ImageUploadResult | undefined;
+  let after = before;
+  if (opts.force || !inPrimary(before)) {
+    step('upload');
+    upload = await uploadImage(target.transferContext(), bytes, {
+      ...opts,
+      image: imageNo,
+      knownSha: opts.sha === false ? undefined : info.uploadSha,
+      onProgress: opts.onProgress,
+    });
+    if (opts.signal?.aborted) throw new AbortError('the firmware update was aborted', { cause: opts.signal.reason });
+    after = await target.image.state({ signal: opts.signal });
+  }
+  if (!inPrimary(after)) {
+    // boot_serial lists only images that pass MCUboot's validation.
+    throw new VerifyError(
+      `MCUboot serial recovery does not list image ${info.hash.toString('hex')} in the primary slot of image ${imageNo} after the upload: ` +
+        'it failed the bootloader\'s validation (signing key, encryption), or the bootloader reports no hashes ' +
+        '(built without MCUBOOT_SERIAL_IMG_GRP_HASH); MCUboot will not boot that slot',
+    );
+  }
+  step('mark', 'MCUboot serial recovery: the image is in the primary slot and boots as it is; nothing to mark');
+  if (opts.reset === false) {
+    step('done', 'in the primary slot; reset the device to boot it');
+    return { alreadyInstalled: false, image: info, upload, finalState: after, step: 'done', seconds: secs(started) };
+  }
+  step('reset');
+  const resetAt = performance.now();
+  const acked = await resetTolerant(target);
+  step('reconnect');
+  const finalState = await awaitReboot(target, info.hash, imageNo, resetAt, isRecovery, !acked, opts);
+  if (opts.verify !== false) {
+    step('verify');
+    const now = finalState.find((s) => (s.image ?? 0) === imageNo && s.active);
+    if (!now || !now.hash.equals(info.hash)) {
+      throw new VerifyError(
+        `after the reset the application runs ${now ? `hash ${now.hash.toString('hex')} (${now.version ?? '?'})` : 'no listed image'}, ` +
+          `not the new image ${info.hash.toString('hex')} (${info.versionString})`,
+      );
+    }
+  }
+  step('done');
+  return { alreadyInstalled: false, image: info, upload, finalState, step: 'done', seconds: secs(started) };
 }
 
 /**
@@ -220,15 +297,23 @@ async function resetTolerant(target: FirmwareUpdateTarget): Promise<void> {
  *
  * Nothing is sent for a quiet period first: Zephyr reboots some time after answering the reset
  * (`MCUMGR_GRP_OS_RESET_MS`, 250 ms by default), and MCUboot built with `BOOT_SERIAL_WAIT_FOR_DFU`
- * stays in serial recovery for good if any SMP request reaches it in its first ~500 ms.
+ * stays in serial recovery for good if any SMP request reaches it before its wait (500 ms from
+ * power-up, at least one poll after a swap or validation that takes longer) ends.
  * If the new image is still pending and not running well after that, the reset request itself
  * was lost: it is sent once more.
+ *
+ * A device that answers as serial recovery is not waited for: its image list can look like the
+ * application's, and confirming there would schedule the secondary slot. Only when the reset
+ * sent from recovery went unanswered (`resendIfRecovery`) is it sent once more.
+ * @throws VerifyError when the device is in MCUboot serial recovery after the reset.
  */
 async function awaitReboot(
   target: FirmwareUpdateTarget,
   hash: Buffer,
   imageNo: number,
   resetAt: number,
+  isRecovery: () => Promise<boolean>,
+  resendIfRecovery: boolean,
   opts: FirmwareUpdateOptions,
 ): Promise<SlotStateLike[]> {
   const timeoutMs = opts.reconnectTimeoutMs ?? 60000;
@@ -237,23 +322,38 @@ async function awaitReboot(
   await sleep(opts.resetQuietMs ?? 1500, signal);
   let resent = false;
   let last: unknown;
+  const resend = async (): Promise<void> => {
+    resent = true;
+    await resetTolerant(target);
+    await sleep(opts.resetQuietMs ?? 1500, signal);
+  };
   while (performance.now() < deadline) {
     if (signal?.aborted) throw new AbortError('the firmware update was aborted', { cause: signal.reason });
     try {
       const st = await target.image.state({ signal, timeoutMs: 1000 });
+      if (await isRecovery()) {
+        if (resendIfRecovery && !resent) {
+          await resend();
+          continue;
+        }
+        throw new VerifyError(
+          `the device answers as MCUboot serial recovery after the reset, so image ${hash.toString('hex')} is not running ` +
+            '(nothing was confirmed): the recovery button or pin is held, the retained boot mode asks for recovery, ' +
+            'or the bootloader waits for DFU (BOOT_SERIAL_WAIT_FOR_DFU) and a request reached it while it booted; ' +
+            'then raise resetQuietMs beyond its boot time (a swap takes seconds), reset the device and check its image state',
+        );
+      }
       const running = st.find((s) => (s.image ?? 0) === imageNo && s.active);
       if (running?.hash.equals(hash)) return st;
       const ours = st.find((s) => s.hash.equals(hash));
       if (!ours?.pending) return st; // refused or reverted: the verify step says so
       if (!resent && performance.now() - resetAt > (opts.resetRetryMs ?? 6000)) {
-        resent = true;
-        await resetTolerant(target);
-        await sleep(opts.resetQuietMs ?? 1500, signal);
+        await resend();
         continue;
       }
     } catch (e) {
+      if (e instanceof AbortError || e instanceof VerifyError) throw e;
       last = e;
-      if (e instanceof AbortError) throw e;
       if ((e instanceof SmpClosedError || e instanceof TransportError) && target.reconnect) {
         await target.reconnect().catch((err: unknown) => (last = err));
       }

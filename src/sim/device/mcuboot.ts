@@ -9,12 +9,11 @@ import type { DeviceLimits, DeviceStep, SimDeviceCore } from '../types.js';
 import { bool, bstr, decodeBulk, readItem, u32, type BulkSpec, type CItem } from './cbor-reader.js';
 import { OMap, TStr, encodeCborValue, omap } from './cbor-writer.js';
 import { Group, MgmtErr } from './codes.js';
-import { FlashModel, type FlashOptions, type SwapState, type SwapType } from './flash.js';
+import { FlashModel, type FlashOptions, type SwapState } from './flash.js';
 import { IMAGE_F_NON_BOOTABLE, buildImage, parseHeader, parseVersion, validateImage, versionString } from './image.js';
 
-/** MCUboot `BOOT_E*` codes returned by `boot_set_next`. */
+/** MCUboot's `BOOT_EBADIMAGE`, returned by `boot_set_next` for a slot whose trailer magic is bad. */
 const BOOT_EBADIMAGE = 3;
-const BOOT_EBADVECT = 4;
 
 /** Options of {@link createMcubootDevice}. Defaults follow MCUboot's Zephyr port. */
 export interface McubootDeviceOptions extends FlashOptions {
@@ -26,9 +25,16 @@ export interface McubootDeviceOptions extends FlashOptions {
   lineBufCount?: number;
   /** Serial encodings. Default `['console', 'raw', 'cobs']`. */
   encodings?: Array<'console' | 'raw' | 'cobs'>;
-  /** Flash write alignment (`flash_area_align`). Default 8. */
+  /**
+   * Flash write alignment (`flash_area_align`): 1–32, a power of two (MCUboot caps it at
+   * `BOOT_MAX_ALIGN`, up to 32 on e.g. STM32H7). Affects uploads only; the trailer layout stays
+   * the 8-byte one. Default 8.
+   */
   writeAlign?: number;
-  /** `MCUBOOT_SERIAL_IMG_GRP_IMAGE_STATE`: set-state command and flags in the list. Default false. */
+  /**
+   * `MCUBOOT_SERIAL_IMG_GRP_IMAGE_STATE`: flags in the list, and the set-state command (which
+   * schedules the secondary slot, see `bs_set`). Default false.
+   */
   imageState?: boolean;
   /** `MCUBOOT_SERIAL_IMG_GRP_HASH`: `hash` in the list, `hash` in set-state. Default true. */
   imageHash?: boolean;
@@ -90,7 +96,7 @@ export class McubootDevice implements SimDeviceCore {
       resetMs: opts.resetMs ?? 250,
     };
     const a = this.options.writeAlign;
-    if (!Number.isInteger(a) || a < 1 || a > 8 || (a & (a - 1)) !== 0) throw new RangeError(`writeAlign must be 1, 2, 4 or 8, got ${a}`);
+    if (!Number.isInteger(a) || a < 1 || a > 32 || (a & (a - 1)) !== 0) throw new RangeError(`writeAlign must be 1, 2, 4, 8, 16 or 32, got ${a}`);
     this.limits = {
       netbufSize: this.options.maxReceive,
       netbufCount: 1,
@@ -208,6 +214,12 @@ export class McubootDevice implements SimDeviceCore {
     return omap(['images', images]);
   }
 
+  /**
+   * `bs_set`: whatever slot the hash names, and with no hash image 0, MCUboot calls
+   * `boot_set_pending_multi(image, confirm)`, which schedules the image's SECONDARY slot (test,
+   * or permanent when `confirm`). A hash of a primary image, or no hash at all, therefore asks
+   * for a swap to whatever the secondary slot holds; nothing ever confirms the primary.
+   */
   private setState(body: Buffer): OMap {
     const spec: BulkSpec = this.options.imageHash ? { confirm: bool, hash: bstr } : { confirm: bool };
     const req = decodeBulk(body, spec) as { confirm?: boolean; hash?: Buffer } | undefined;
@@ -215,50 +227,36 @@ export class McubootDevice implements SimDeviceCore {
     const confirm = req.confirm ?? false;
     const hash = req.hash ?? Buffer.alloc(0);
     if ((hash.length !== 32 && hash.length !== 0) || (hash.length === 0 && this.flash.imageCount > 1)) return rc(MgmtErr.EINVAL);
-    let slot = 0;
-    let active = false;
+    let image = 0;
     if (hash.length) {
       let found = false;
-      search: for (let image = 0; image < this.flash.imageCount; image++) {
-        const swap: SwapType = this.flash.swapType(image);
+      search: for (let i = 0; i < this.flash.imageCount; i++) {
         for (let s = 0; s < 2; s++) {
-          const v = validateImage(this.flash.view(image * 2 + s));
+          const v = validateImage(this.flash.view(i * 2 + s));
           if (!v || !v.hash.equals(hash)) continue;
-          if (s === 0 && !confirm) return rc(MgmtErr.EINVAL); // cannot mark the primary for test
-          if (swap === 'test' || swap === 'perm') return rc(MgmtErr.EBADSTATE);
-          if (swap === 'revert' && (s === 1 || !confirm)) return rc(MgmtErr.EBADSTATE);
-          active = s === 0;
-          slot = image * 2 + s;
+          image = i;
           found = true;
           break search;
         }
       }
       if (!found) return rc(MgmtErr.ENOENT);
     }
-    const r = this.bootSetNext(slot, active, confirm);
+    const r = this.bootSetPending(image, confirm);
     return r === 0 ? this.list() : rc(r);
   }
 
-  /** MCUboot's `boot_set_next`. */
-  private bootSetNext(slot: number, active: boolean, confirm: boolean): number {
+  /** `boot_set_pending_multi`: `boot_set_next` on the image's secondary slot, never active. */
+  private bootSetPending(image: number, confirm: boolean): number {
     const f = this.flash;
-    if (active) confirm = true;
+    const slot = image * 2 + 1;
     const st: SwapState = f.swapState(slot);
-    if (st.magic === 'good') {
-      if (active && st.imageOk === 'unset') this.busy += f.writeImageOk(slot);
-      return 0;
-    }
-    if (st.magic === 'unset') {
-      if (!active) {
-        this.busy += f.writeMagic(slot);
-        if (confirm) this.busy += f.writeImageOk(slot);
-        this.busy += f.writeSwapInfo(slot, confirm ? 'perm' : 'test', 0);
-      }
-      return 0;
-    }
-    if (active) return BOOT_EBADVECT;
-    this.busy += f.eraseSlot(slot);
-    return BOOT_EBADIMAGE;
+    if (st.magic === 'good') return 0; // already scheduled: left as it is
+    if (st.magic === 'bad') return BOOT_EBADIMAGE;
+    // No check that the slot holds an image: MCUboot clears the request at the next boot if not.
+    this.busy += f.writeMagic(slot);
+    if (confirm) this.busy += f.writeImageOk(slot);
+    this.busy += f.writeSwapInfo(slot, confirm ? 'perm' : 'test', image);
+    return 0;
   }
 
   private slotInfo(): OMap {
