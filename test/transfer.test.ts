@@ -309,6 +309,27 @@ describe('file transfers', () => {
     }
   });
 
+  test('a lost answer to the last file chunk is resent after the normal deadline, not the first chunk one', async () => {
+    const r = await rig({}, {}, { timeoutMs: 300 });
+    try {
+      const handle = r.core.handle.bind(r.core);
+      let lastSeen = 0;
+      r.core.handle = (pkt: Buffer, via: string): DeviceStep => {
+        const step = handle(pkt, via);
+        const up = r.core.files.get('/lfs/last.bin');
+        // The answer to the chunk that completes the file is lost, once.
+        if (pkt.readUInt16BE(4) === 8 && pkt[7] === 0 && up?.length === FILE.length && lastSeen++ === 0) return { ...step, responses: [] };
+        return step;
+      };
+      // With the first chunk's 60 s deadline on the last chunk too, the abort would come first.
+      await uploadFile(r.client.transferContext(), '/lfs/last.bin', FILE, { firstTimeoutMs: 60_000, signal: AbortSignal.timeout(15_000) });
+      assert.ok(lastSeen >= 2, `the last chunk was sent again (${lastSeen} answers seen)`);
+      assert.ok(r.core.files.get('/lfs/last.bin')!.equals(FILE));
+    } finally {
+      await r.close();
+    }
+  });
+
   test('bad names fail before anything is sent', async () => {
     const r = await rig();
     try {

@@ -21,7 +21,10 @@ export interface ImageUploadOptions extends TransferOptions {
    * resume where the device stopped, and lets the device check what it received (`match`).
    */
   sha?: boolean;
-  /** Deadline of the first chunk, during which the device erases the slot. Default 30000 ms. */
+  /**
+   * Deadline of the first chunk, during which the device erases the slot, and of the last one,
+   * before whose answer Zephyr hashes the whole slot. Default 30000 ms.
+   */
   firstTimeoutMs?: number;
   /** Skip the check that the source starts with the MCUboot image magic (default false). */
   allowNonImage?: boolean;
@@ -71,6 +74,7 @@ export async function uploadImage(ctx: TransferContext, source: UploadSource, op
         maxRequest: ctx.maxRequest,
         bufCount: ctx.bufCount,
         firstTimeoutMs: opts.firstTimeoutMs ?? 30000,
+        lastTimeoutMs: opts.firstTimeoutMs ?? 30000,
         alignment: 4,
         minFirstChunk: 32,
         encoding: ctx.encoding,

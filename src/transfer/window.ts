@@ -52,6 +52,12 @@ export interface UploadSpec {
   onComplete?(rsp: SmpResponse): void;
   /** Deadline of the first chunk (erase). */
   firstTimeoutMs: number;
+  /**
+   * Deadline of the last chunk, when the device does slow work before it answers it (Zephyr's
+   * img_mgmt hashes the whole slot). Default: the normal deadline; an fs upload only closes the
+   * file, and a long wait there would only delay the resend of a lost last chunk.
+   */
+  lastTimeoutMs?: number;
   /** Default alignment of chunk sizes. */
   alignment: number;
   /** The first chunk carries at least this many bytes (an image header: 32). */
@@ -192,11 +198,11 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
       events.push(ev);
       wake?.();
     };
-    // The first chunk waits for the slot erase; the last one for the device's check of the whole
-    // image (Zephyr hashes the slot to answer `match`): both get the long deadline. A last chunk
-    // timed out too early would be resent to a device that has already finished, which answers 0.
-    const long = first || off + len === total;
-    spec.send({ ...fields, data }, long ? spec.firstTimeoutMs : opts.timeoutMs, signal).then(
+    // The first chunk waits for the erase; an image's last one for the device's check of the
+    // whole image (Zephyr hashes the slot to answer `match`). A last chunk timed out too early
+    // would be resent to a device that has already finished, which answers 0.
+    const deadline = first ? spec.firstTimeoutMs : off + len === total && spec.lastTimeoutMs !== undefined ? spec.lastTimeoutMs : opts.timeoutMs;
+    spec.send({ ...fields, data }, deadline, signal).then(
       (rsp) => push({ entry, rsp }),
       (err: unknown) => push({ entry, err }),
     );
