@@ -264,7 +264,12 @@ export class MCUmgrClient implements AsyncDisposable {
       case 'usb':
         return MCUmgrClient.usbSerial(c.id, { ...base, ...c.client, ...serialPart(c) });
       case 'udp':
-        return MCUmgrClient.udp(c.host, c.port, { ...base, ...c.client, ...(c.mtu !== undefined ? { mtu: c.mtu } : {}) });
+        return MCUmgrClient.udp(c.host, c.port, {
+          ...base,
+          ...c.client,
+          ...(c.mtu !== undefined ? { mtu: c.mtu } : {}),
+          ...(c.acceptFrom !== undefined ? { acceptFrom: c.acceptFrom } : {}),
+        });
       default:
         throw new TypeError(`target must be a connection string or a parsed connection, got ${describe(target)}`);
     }

@@ -12,7 +12,9 @@
  * ```
  *
  * Every form also takes the client options `timeout` (ms), `frameSize`, `smp` (`1` or `2`) and
- * `retries` as query parameters. UDP takes `mtu` (link MTU, bytes).
+ * `retries` as query parameters. UDP takes `mtu` (link MTU, bytes) and `acceptFrom`
+ * (`device`, `port` or `any`: which senders' answers count, see `UdpTransportOptions.acceptFrom`),
+ * e.g. `udp:[fe80::1%eth0]?acceptFrom=port`.
  * @module
  */
 import { checkEncoding, type SerialEncoding } from './transport/framing.js';
@@ -64,6 +66,8 @@ export interface UdpConnection {
   port: number;
   /** Link MTU in bytes, when given. */
   mtu?: number;
+  /** Which senders' answers are accepted (`acceptFrom=`), when given. */
+  acceptFrom?: 'device' | 'port' | 'any';
   client: ConnectionClientOptions;
 }
 
@@ -76,7 +80,8 @@ export const DEFAULT_UDP_PORT = 1337;
 const SCHEMES = ['serial', 'usb', 'udp'] as const;
 const CLIENT_PARAMS = ['timeout', 'frameSize', 'smp', 'retries'];
 const SERIAL_PARAMS = ['baud', 'encoding', ...CLIENT_PARAMS];
-const UDP_PARAMS = ['mtu', ...CLIENT_PARAMS];
+const UDP_PARAMS = ['mtu', 'acceptFrom', ...CLIENT_PARAMS];
+const ACCEPT_FROM = ['device', 'port', 'any'] as const;
 
 /**
  * Parses a connection string.
@@ -165,6 +170,13 @@ export function parseConnection(text: string): Connection {
   }
   const c: UdpConnection = { kind: 'udp', host, port, client };
   if (params.mtu !== undefined) c.mtu = intParam('mtu', params.mtu, 68, 65535, bad);
+  if (params.acceptFrom !== undefined) {
+    const a = params.acceptFrom;
+    if (!(ACCEPT_FROM as readonly string[]).includes(a)) {
+      throw bad(`acceptFrom "${a}" is not device, port or any`, 'write e.g. acceptFrom=port (answers from any address of the device, on its port)');
+    }
+    c.acceptFrom = a as UdpConnection['acceptFrom'];
+  }
   return c;
 }
 
@@ -174,7 +186,10 @@ export function formatConnection(c: Connection): string {
   if (c.kind !== 'udp') {
     if (c.baudRate !== undefined) q.push(`baud=${c.baudRate}`);
     if (c.encoding !== undefined) q.push(`encoding=${c.encoding}`);
-  } else if (c.mtu !== undefined) q.push(`mtu=${c.mtu}`);
+  } else {
+    if (c.mtu !== undefined) q.push(`mtu=${c.mtu}`);
+    if (c.acceptFrom !== undefined) q.push(`acceptFrom=${c.acceptFrom}`);
+  }
   const o = c.client;
   if (o.timeoutMs !== undefined) q.push(`timeout=${o.timeoutMs}`);
   if (o.frameSize !== undefined) q.push(`frameSize=${o.frameSize}`);

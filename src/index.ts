@@ -135,6 +135,7 @@ export {
   DEFAULT_LINK_MTU,
   type UdpTransportOptions,
   type UdpTransportStats,
+  type UdpAcceptFrom,
 } from './transport/udp.js';
 export {
   openSerialTransport,

@@ -28,7 +28,7 @@ const EPILOG = `
 Connection strings (--conn or the MCUMGR_CONN environment variable):
   serial:/dev/ttyACM0?baud=115200&encoding=console   (encoding: console, raw or cobs)
   usb:2fe3:0004[:SERIAL]                             (see "mcumgr list")
-  udp:192.0.2.1[:1337]
+  udp:192.0.2.1[:1337]                               (?acceptFrom=port: answers from any device address)
   sim, sim:mcuboot                                   (an in-process simulated device)
 
 Exit codes: 0 ok, 1 device or protocol error, 2 wrong arguments (nothing was sent),

@@ -1,9 +1,12 @@
 /**
  * SMP over UDP (PROTOCOL.md §5.1): one datagram carries one SMP packet, no framing, no CRC.
- * Zephyr listens on port 1337 and answers to the request's source address and port.
- *
- * Only datagrams from the device's address and port are accepted; anything else is dropped and
- * counted ({@link UdpTransportStats.foreign}).
+ * Zephyr listens on port 1337 and answers to the request's source address and port
+ * (`smp_udp.c`: `recvfrom` keeps the sender's address, the reply goes out with `sendto` on the same
+ * socket, bound to the SMP port on the any-address). So the answer's source port is the device's
+ * SMP port, but its source address is whatever the device's stack picks: not the address a
+ * request went to when that was a multicast or broadcast address, and not necessarily it on a
+ * device with several addresses. {@link UdpTransportOptions.acceptFrom} says what is accepted;
+ * everything else is dropped and counted ({@link UdpTransportStats.foreign}).
  * @module
  */
 import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
@@ -45,7 +48,26 @@ export interface UdpTransportOptions {
   localAddress?: string;
   /** Local port to bind (default: an ephemeral port). */
   localPort?: number;
+  /**
+   * Which datagrams count as the device's answers (others are dropped and counted as `foreign`):
+   * - `'device'`: only from the device's address and port. Addresses are compared without an
+   *   IPv6 zone, and an IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) equals its IPv4 form.
+   * - `'port'`: from any address, but only from the device's port. Zephyr answers from its SMP
+   *   port with a source address its stack chooses: use this when `host` is one of several
+   *   addresses of the device, or a link-local address answered from another one.
+   * - `'any'`: from any address and port (a NAT or port forward that rewrites the source port).
+   *
+   * Anything on the network that can reach the local socket can then answer in the device's
+   * place, so widen this only as far as the network needs. Default `'device'`, or `'port'` when
+   * `host` is a multicast address or 255.255.255.255 (no answer ever comes from those).
+   */
+  acceptFrom?: UdpAcceptFrom;
 }
+
+/** Which senders a {@link UdpTransport} accepts answers from; see {@link UdpTransportOptions.acceptFrom}. */
+export type UdpAcceptFrom = 'device' | 'port' | 'any';
+
+const ACCEPT_FROM: readonly UdpAcceptFrom[] = ['device', 'port', 'any'];
 
 /** Counters of a {@link UdpTransport}. */
 export interface UdpTransportStats {
@@ -80,6 +102,9 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
   checkInt('deviceMtu', deviceMtu, 8, 65507);
   if (opts.maxPacket !== undefined) checkInt('maxPacket', opts.maxPacket, 8, 65507);
   if (opts.localPort !== undefined) checkInt('localPort', opts.localPort, 0, 65535);
+  if (opts.acceptFrom !== undefined && !ACCEPT_FROM.includes(opts.acceptFrom)) {
+    throw new RangeError(`acceptFrom must be 'device', 'port' or 'any', got ${JSON.stringify(opts.acceptFrom)}`);
+  }
 
   const host = opts.host.startsWith('[') && opts.host.endsWith(']') ? opts.host.slice(1, -1) : opts.host;
   let address: string;
@@ -100,6 +125,8 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
       throw new TransportError(`cannot resolve UDP host "${host}": ${(e as Error).message}`, { cause: e });
     }
   }
+  const group = isGroupAddress(address);
+  const acceptFrom = opts.acceptFrom ?? (group ? 'port' : 'device');
   const fromMtu = mtu - (family === 4 ? 20 : 40) - 8;
   const maxPacket = opts.maxPacket ?? Math.min(fromMtu, deviceMtu);
   const socket = createSocket({ type: family === 4 ? 'udp4' : 'udp6' });
@@ -114,7 +141,9 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
       resolve();
     });
   });
-  return new UdpTransport(socket, address, port, family, maxPacket);
+  // The kernel refuses to send to the limited broadcast address without SO_BROADCAST.
+  if (family === 4 && normaliseAddress(address) === '255.255.255.255') socket.setBroadcast(true);
+  return new UdpTransport(socket, address, port, family, maxPacket, acceptFrom);
 }
 
 /** A {@link Transport} over one UDP socket talking to one device. */
@@ -124,6 +153,8 @@ export class UdpTransport implements Transport {
   readonly maxPacket: number;
   /** The device's address, port and family. */
   readonly remote: { address: string; port: number; family: 4 | 6 };
+  /** Which senders are accepted (see {@link UdpTransportOptions.acceptFrom}). */
+  readonly acceptFrom: UdpAcceptFrom;
   readonly #socket: Socket;
   readonly #emitter = new TransportEmitter();
   readonly #stats: UdpTransportStats = { sent: 0, received: 0, foreign: 0 };
@@ -131,9 +162,10 @@ export class UdpTransport implements Transport {
   #closed = false;
 
   /** @internal Use {@link openUdpTransport}. */
-  constructor(socket: Socket, address: string, port: number, family: 4 | 6, maxPacket: number) {
+  constructor(socket: Socket, address: string, port: number, family: 4 | 6, maxPacket: number, acceptFrom: UdpAcceptFrom = 'device') {
     this.#socket = socket;
     this.remote = { address, port, family };
+    this.acceptFrom = acceptFrom;
     this.maxPacket = maxPacket;
     this.#remoteKey = normaliseAddress(address);
     socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.#onMessage(msg, rinfo));
@@ -161,7 +193,9 @@ export class UdpTransport implements Transport {
 
   #onMessage(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.#closed) return;
-    if (rinfo.port !== this.remote.port || normaliseAddress(rinfo.address) !== this.#remoteKey) {
+    const portOk = this.acceptFrom === 'any' || rinfo.port === this.remote.port;
+    const addressOk = this.acceptFrom !== 'device' || normaliseAddress(rinfo.address) === this.#remoteKey;
+    if (!portOk || !addressOk) {
       this.#stats.foreign++;
       return;
     }
@@ -207,6 +241,16 @@ export class UdpTransport implements Transport {
   unref(): void {
     this.#socket.unref();
   }
+}
+
+/** A multicast address, or IPv4's limited broadcast: requests to it are answered from unicast addresses. */
+function isGroupAddress(address: string): boolean {
+  const a = normaliseAddress(address);
+  if (isIP(a) === 4) {
+    const first = Number(a.split('.')[0]);
+    return (first >= 224 && first <= 239) || a === '255.255.255.255';
+  }
+  return a.startsWith('ff');
 }
 
 /** Lower-case, without an IPv6 zone, IPv4-mapped IPv6 reduced to IPv4. */
