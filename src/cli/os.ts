@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { action, parseUint, type CliContext } from './context.js';
 import { CliUsageError, table } from './output.js';
+import { formatDateTime } from '../groups/os.js';
 
 /** Registers the `os` commands. */
 export function registerOs(program: Command, ctx: CliContext): void {
@@ -112,7 +113,7 @@ export function registerOs(program: Command, ctx: CliContext): void {
   os.command('datetime')
     .description('read the device clock, or "set <iso>" it (UTC; "now" for the host\'s time)')
     .argument('[action]', 'set')
-    .argument('[value]', 'YYYY-MM-DDTHH:MM:SS[.mmm] (sent as given), an ISO time with Z or an offset (converted to UTC), or now')
+    .argument('[value]', 'YYYY-MM-DDTHH:MM:SS[.mmm] (UTC, sent as given), an ISO time with Z or an offset (converted to UTC), or now')
     .action(
       action(ctx, async (env, _o, act: string | undefined, value: string | undefined) => {
         if (act === undefined) {
@@ -124,16 +125,27 @@ export function registerOs(program: Command, ctx: CliContext): void {
         if (value === undefined) throw new CliUsageError('datetime set needs a value: YYYY-MM-DDTHH:MM:SS, an ISO time with Z/offset, or now');
         const send = parseDateTimeArg(value);
         await env.device((c) => c.os.setDateTime(send));
-        const text = typeof send === 'string' ? send : send.toISOString().replace(/Z$/, '');
+        // What was sent, exactly (a Date goes out without its zone and with ms only when not 0).
+        const text = typeof send === 'string' ? send : formatDateTime(send);
         env.out.result({ set: true, datetime: text }, (v) => `clock set to ${v.datetime}`);
       }),
     );
 }
 
-/** Parses the value of `os datetime set`. */
+/**
+ * Parses the value of `os datetime set`: `now` (the host clock to the millisecond), a device-form
+ * time `YYYY-MM-DDTHH:MM:SS[.mmm]` (kept as text), or an ISO time with `Z` or an offset (a Date).
+ */
 export function parseDateTimeArg(value: string): string | Date {
-  if (value === 'now') return new Date(Math.floor(Date.now() / 1000) * 1000);
-  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?$/.test(value)) return value;
+  if (value === 'now') return new Date();
+  const plain = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d+))?$/.exec(value);
+  if (plain) {
+    // Zephyr reads the fraction as a whole number of ms: ".5" would be 5 ms, not half a second.
+    if (plain[1] === undefined || plain[1].length === 3) return value;
+    throw new CliUsageError(
+      `datetime value ${JSON.stringify(value)}: write the fraction as three digits of milliseconds (e.g. .500), or add Z to read it as a decimal fraction`,
+    );
+  }
   if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/.test(value)) {
     const d = new Date(value);
     if (!Number.isNaN(d.getTime())) return d;

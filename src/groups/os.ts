@@ -5,6 +5,7 @@
  */
 import { Op } from '../codec/header.js';
 import type { CborMap } from '../codec/cbor.js';
+import { cborMapEntries, type CborEntry } from '../codec/cbor-entries.js';
 import { Group, OsCmd } from '../protocol/ids.js';
 import { SmpResponseError } from '../errors.js';
 import {
@@ -21,11 +22,21 @@ import {
   type GroupHost,
 } from './util.js';
 
-/** One thread in {@link OsGroup.taskStats}. */
+/**
+ * One thread in {@link OsGroup.taskStats}. `name` is not unique: Zephyr keys threads by name
+ * (`CONFIG_THREAD_NAME`), else by priority (the Kconfig default then) or by index, and every
+ * thread is kept, in the device's order.
+ */
 export interface TaskStat {
-  /** Thread name (or its priority/index as text when the device has no thread names). */
+  /**
+   * The device's key for the thread: its name (cut to `MCUMGR_GRP_OS_TASKSTAT_THREAD_NAME_LEN`),
+   * or its priority or index as decimal text when the device has no thread names.
+   */
   name: string;
-  /** Priority (signed on Zephyr by default). */
+  /**
+   * Priority. Zephyr sends it signed by default; with `..._TASKSTAT_SIGNED_PRIORITY=n` it sends the
+   * sign-extended 32-bit value (-1 arrives as 4294967295), which is turned back into -1 here.
+   */
   prio: number;
   /** Thread id (Zephyr: the iteration index). */
   tid: number;
@@ -47,6 +58,7 @@ export interface TaskStat {
 
 /** One memory pool / heap in {@link OsGroup.memoryPoolStats}. */
 export interface MemoryPoolStat {
+  /** The pool's name as the device sent it (kept even when two pools share it). */
   name: string;
   /** Block size, when the device reports it. */
   blockSize?: number;
@@ -60,9 +72,16 @@ export interface MemoryPoolStat {
 
 /** The answer of {@link OsGroup.dateTime}. */
 export interface DeviceDateTime {
-  /** The text the device sent, e.g. `2025-01-31T12:00:00` or `…T12:00:00.5` (no time zone). */
+  /**
+   * The text the device sent. Zephyr: `YYYY-MM-DDTHH:MM:SS`, plus `.<ms>` with
+   * `MCUMGR_GRP_OS_DATETIME_MS` where `<ms>` is a plain number of milliseconds (`.5` is 5 ms);
+   * never a time zone.
+   */
   text: string;
-  /** The same instant read as UTC (the device keeps no time zone). */
+  /**
+   * The same instant: the fields read as UTC (Zephyr's clock keeps no time zone), or with the
+   * offset the text carries (`Z`, `+02:00`) when a device sends one.
+   */
   date: Date;
 }
 
@@ -148,18 +167,23 @@ export class OsGroup {
     await this.#host.request(Op.WRITE, Group.OS, OsCmd.CONSOLE_ECHO, { echo: on ? 1 : 0 }, call);
   }
 
-  /** Thread statistics (needs `MCUMGR_GRP_OS_TASKSTAT` on the device). */
+  /**
+   * Thread statistics (needs `MCUMGR_GRP_OS_TASKSTAT` on the device), one entry per thread in the
+   * device's order. Threads that share a name (or a priority, the key Zephyr uses without thread
+   * names) are all kept: the answer is read entry by entry from the CBOR bytes.
+   */
   async taskStats(options?: CallOptions): Promise<TaskStat[]> {
     const call = argCall(options);
-    const { body } = await this.#host.request(Op.READ, Group.OS, OsCmd.TASKSTAT, {}, call);
+    const { body, payload } = await this.#host.request(Op.READ, Group.OS, OsCmd.TASKSTAT, {}, call);
     const what = `${W} task statistics`;
     const tasks = need(body, 'tasks', 'map', what);
-    return Object.entries(tasks).map(([name, v]) => {
+    return entriesOf(payload, ['tasks'], tasks).map(([key, v]) => {
+      const name = String(key);
       const t = needMap(v, `tasks["${name}"]`, what);
       const w = `${what} (task "${name}")`;
       const s: TaskStat = {
         name,
-        prio: need(t, 'prio', 'int', w),
+        prio: unwrapPrio(need(t, 'prio', 'int', w)),
         tid: need(t, 'tid', 'uint', w),
         state: need(t, 'state', 'uint', w),
       };
@@ -179,11 +203,13 @@ export class OsGroup {
    */
   async memoryPoolStats(options?: CallOptions): Promise<MemoryPoolStat[]> {
     const call = argCall(options);
-    const { body } = await this.#host.request(Op.READ, Group.OS, OsCmd.MPSTAT, {}, call);
+    const { body, payload } = await this.#host.request(Op.READ, Group.OS, OsCmd.MPSTAT, {}, call);
     const what = `${W} memory pool statistics`;
-    const pools = body.mpools !== undefined ? need(body, 'mpools', 'map', what) : body;
+    const nested = body.mpools !== undefined;
+    const pools = nested ? need(body, 'mpools', 'map', what) : body;
     const out: MemoryPoolStat[] = [];
-    for (const [name, v] of Object.entries(pools)) {
+    for (const [key, v] of entriesOf(payload, nested ? ['mpools'] : [], pools)) {
+      const name = String(key);
       if (name === 'rc' || name === 'rsn') continue;
       const p = needMap(v, `pool "${name}"`, what);
       const w = `${what} (pool "${name}")`;
@@ -204,21 +230,18 @@ export class OsGroup {
     const call = argCall(options);
     const { body } = await this.#host.request(Op.READ, Group.OS, OsCmd.DATETIME, {}, call);
     const text = need(body, 'datetime', 'string', `${W} date-time`);
-    const m = /^\s*(-?\d+)-(\d{1,2})-(\d{1,2})T(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d+))?/.exec(text);
-    if (!m) throw new SmpResponseError(`the device's answer to ${W} date-time has "datetime" = ${describe(text)}, expected YYYY-MM-DDTHH:MM:SS`);
-    const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-    // Zephyr prints milliseconds as a plain decimal (".5" is 5 ms, not 500 ms); longer digit runs
-    // (the documented microsecond form) are read as a fraction of a second.
-    const frac = m[7];
-    const ms = frac === undefined ? 0 : frac.length <= 3 ? Number(frac) : Math.floor(Number(`0.${frac}`) * 1000);
-    const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s, ms));
-    date.setUTCFullYear(y);
-    return { text, date };
+    return { text, date: parseDeviceDateTime(text, `${W} date-time`) };
   }
 
   /**
    * Sets the device's clock. A `Date` is sent as its UTC time (`{ local: true }` sends local
-   * time); a string must look like `YYYY-MM-DDTHH:MM:SS[.mmm]` and is sent as given.
+   * time) with milliseconds as three digits (see {@link formatDateTime}).
+   *
+   * A string is sent as given and must look like `YYYY-MM-DDTHH:MM:SS[.mmm][Z]`. The fraction, when
+   * present, must be exactly three digits: Zephyr reads the digits after the dot as a whole number
+   * of milliseconds 0–999 (`.5` would be 5 ms, not half a second) and refuses larger numbers such as
+   * a microsecond fraction; a device without `MCUMGR_GRP_OS_DATETIME_MS` ignores it. Years must be
+   * 1900–11899, the range Zephyr accepts.
    */
   async setDateTime(value: Date | string, options?: CallOptions & { local?: boolean }): Promise<void> {
     const o = argOptions('options', options);
@@ -229,15 +252,22 @@ export class OsGroup {
       if (Number.isNaN(value.getTime())) throw new RangeError('value is an invalid Date; pass a valid Date or a YYYY-MM-DDTHH:MM:SS string');
       text = formatDateTime(value, o.local === true);
     } else if (typeof value === 'string') {
-      if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z?$/.test(value)) {
-        throw new RangeError(`value must look like YYYY-MM-DDTHH:MM:SS[.mmm] (no time zone offset), got ${describe(value)}`);
+      const m = /^\d{4,5}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d+))?Z?$/.exec(value);
+      if (!m) throw new RangeError(`value must look like YYYY-MM-DDTHH:MM:SS[.mmm] (no time zone offset), got ${describe(value)}`);
+      if (m[1] !== undefined && m[1].length !== 3) {
+        throw new RangeError(
+          `value's fraction ".${m[1]}" must be exactly three digits of milliseconds (e.g. ".500" or ".005"): ` +
+            'Zephyr reads the digits as a whole number of milliseconds 0-999; or pass a Date',
+        );
       }
       text = value;
     } else {
       throw new TypeError(`value must be a Date or a YYYY-MM-DDTHH:MM:SS string, got ${describe(value)}`);
     }
-    const year = Number(text.slice(0, 4));
-    if (year < 1900) throw new RangeError(`value's year must be 1900 or later (the device refuses earlier years), got ${year}`);
+    const year = Number(text.slice(0, text.indexOf('-')));
+    if (year < 1900 || year > 11899) {
+      throw new RangeError(`value's year must be 1900..11899 (the device refuses other years), got ${year}`);
+    }
     await this.#host.request(Op.WRITE, Group.OS, OsCmd.DATETIME, { datetime: text }, call);
   }
 
@@ -312,13 +342,52 @@ export class OsGroup {
   }
 }
 
-/** Formats a Date the way the device parses it: `YYYY-MM-DDTHH:MM:SS`, plus `.mmm` when ms ≠ 0. */
+/**
+ * Formats a Date the way Zephyr parses it: `YYYY-MM-DDTHH:MM:SS`, plus `.mmm` (always three
+ * digits, since Zephyr reads them as a whole number of milliseconds) when the milliseconds are not
+ * 0. No time zone: the device keeps none. UTC unless `local`.
+ */
 export function formatDateTime(d: Date, local = false): string {
   const p = (n: number, w = 2): string => String(n).padStart(w, '0');
   const [y, mo, day, h, mi, s, ms] = local
     ? [d.getFullYear(), d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds(), d.getMilliseconds()]
     : [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()];
   return `${p(y, 4)}-${p(mo)}-${p(day)}T${p(h)}:${p(mi)}:${p(s)}${ms ? `.${p(ms, 3)}` : ''}`;
+}
+
+/**
+ * Reads a device's date-time text. Zephyr prints milliseconds as a plain number (`.5` is 5 ms,
+ * `.50` is 50 ms), so one to three digits are milliseconds; more digits (the documented
+ * microsecond form some servers send) are a decimal fraction, cut to what a Date holds. A `Z` or
+ * `±hh:mm` suffix is applied; without one the fields are UTC.
+ */
+function parseDeviceDateTime(text: string, what: string): Date {
+  const m = /^\s*(\d+)-(\d{1,2})-(\d{1,2})T(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d+))?\s*(?:(Z)|([+-])(\d{2}):?(\d{2}))?/i.exec(text);
+  if (!m) throw new SmpResponseError(`the device's answer to ${what} has "datetime" = ${describe(text)}, expected YYYY-MM-DDTHH:MM:SS`);
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const frac = m[7];
+  const ms = frac === undefined ? 0 : frac.length <= 3 ? Number(frac) : Math.floor(Number(`0.${frac}`) * 1000);
+  const offsetMin = m[9] === undefined ? 0 : (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11]));
+  const date = new Date(0);
+  // setUTCFullYear, unlike Date.UTC, does not move years 0-99 to 1900-1999.
+  date.setUTCFullYear(y, mo - 1, d);
+  date.setUTCHours(h, mi, s, ms);
+  if (offsetMin !== 0) date.setTime(date.getTime() - offsetMin * 60_000);
+  return date;
+}
+
+/** Entries of the map at `path` in the raw payload, falling back to the decoded object's. */
+function entriesOf(payload: Buffer | undefined, path: readonly string[], decoded: CborMap): CborEntry[] {
+  // The raw walk keeps entries whose keys repeat; the decoded object kept only the last of each.
+  return (payload && payload.length > 0 ? cborMapEntries(payload, path) : undefined) ?? Object.entries(decoded);
+}
+
+/**
+ * Zephyr's unsigned taskstat priority is the int8 priority cast to `unsigned int` (sign-extended),
+ * so values from 2^31 up are negative priorities.
+ */
+function unwrapPrio(p: number): number {
+  return p >= 0x80000000 && p <= 0xffffffff ? p | 0 : p;
 }
 
 function setIf<T extends object, K extends keyof T>(o: T, k: K, v: T[K] | undefined): void {

@@ -70,12 +70,19 @@ function echo(ctx: SmpCtx): number {
   return 0;
 }
 
+/** `MCUMGR_GRP_OS_TASKSTAT_THREAD_NAME_LEN` defaults: `THREAD_MAX_NAME_LEN` (32) with names, else 5. */
+const TASKSTAT_NAME_LEN = 32;
+const TASKSTAT_NUMBER_LEN = 5;
+
 function taskstat(dev: ZephyrDevice, ctx: SmpCtx): number {
   const o = dev.options;
+  // An OMap keeps repeated keys, as zcbor writes them: two threads may share a name or priority.
   const tasks = new OMap();
   dev.threads.forEach((t, idx) => {
     const fields = new OMap();
-    fields.set('prio', o.taskstatSignedPriority ? t.prio : t.prio & 0xff);
+    // Without SIGNED_PRIORITY the int8 priority goes out as a sign-extended `unsigned int` (-1 is
+    // 0xffffffff): the source's `& 0xff` binds to the encoder's bool result, not to the value.
+    fields.set('prio', o.taskstatSignedPriority ? t.prio : t.prio >>> 0);
     fields.set('tid', idx);
     fields.set('state', t.state);
     if (o.taskstatStackInfo) {
@@ -87,11 +94,17 @@ function taskstat(dev: ZephyrDevice, ctx: SmpCtx): number {
     if (!o.taskstatOnlySupported) {
       fields.set('cswcnt', 0).set('last_checkin', 0).set('next_checkin', 0);
     }
-    const name = o.taskstatUseName ? Buffer.from(t.name, 'utf8').subarray(0, 32).toString('utf8') : String(idx);
-    tasks.set(name, fields);
+    tasks.set(taskstatKey(o.taskstatName, t, idx), fields);
   });
   ctx.out.set('tasks', tasks);
   return 0;
+}
+
+/** The key os_mgmt gives a thread: its name cut to the name length, or a number as `snprintf` cuts it. */
+function taskstatKey(from: 'name' | 'prio' | 'index', t: SimThread, idx: number): string {
+  if (from === 'name') return Buffer.from(t.name, 'utf8').subarray(0, TASKSTAT_NAME_LEN).toString('utf8');
+  // snprintf into a buffer of NAME_LEN bytes: at most NAME_LEN − 1 characters.
+  return String(from === 'prio' ? t.prio : idx).slice(0, TASKSTAT_NUMBER_LEN - 1);
 }
 
 function mpstat(dev: ZephyrDevice, ctx: SmpCtx): number {

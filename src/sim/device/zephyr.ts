@@ -143,8 +143,14 @@ export interface ZephyrDeviceOptions extends FlashOptions {
   resetBootMode?: boolean;
   /** Threads for taskstat. */
   threads?: SimThread[];
-  /** Taskstat: report thread names (else the index). Default true. */
+  /** @deprecated Use `taskstatName`. `false` is `taskstatName: 'index'`. */
   taskstatUseName?: boolean;
+  /**
+   * Taskstat: what keys each thread (`MCUMGR_GRP_OS_TASKSTAT_USE_THREAD_{NAME,PRIO,IDX}_FOR_NAME`).
+   * Zephyr's default is `'name'` with `CONFIG_THREAD_NAME`, else `'prio'`; neither is unique.
+   * Default `'name'`.
+   */
+  taskstatName?: 'name' | 'prio' | 'index';
   /** Taskstat: signed priorities. Default true. */
   taskstatSignedPriority?: boolean;
   /** Taskstat: `stksiz`/`stkuse`. Default true. */
@@ -372,6 +378,7 @@ export class ZephyrDevice implements SimDeviceCore {
       resetHook: opts.resetHook,
       resetBootMode: opts.resetBootMode ?? false,
       taskstatUseName: opts.taskstatUseName ?? true,
+      taskstatName: opts.taskstatName ?? (opts.taskstatUseName === false ? 'index' : 'name'),
       taskstatSignedPriority: opts.taskstatSignedPriority ?? true,
       taskstatStackInfo: opts.taskstatStackInfo ?? true,
       taskstatRuntime: opts.taskstatRuntime ?? false,
