@@ -120,6 +120,17 @@ export class VerifyError extends McuMgrError {
   }
 }
 
+/**
+ * Refused before anything was written: the request would make the device boot an image other
+ * than the one intended (MCUboot serial recovery's set-state schedules the secondary slot; a swap
+ * already scheduled would replace a freshly recovered image).
+ */
+export class ImageStateError extends McuMgrError {
+  constructor(code: 'IMAGE_ERR_HASH_REQUIRED' | 'IMAGE_ERR_SWAP_SCHEDULED', message: string) {
+    super(code, message);
+  }
+}
+
 /** The operation was cancelled through its `AbortSignal`. */
 export class AbortError extends McuMgrError {
   constructor(message = 'the operation was aborted', options?: { cause?: unknown }) {
@@ -150,6 +161,7 @@ export function serializeError(err: unknown): SerializedError {
 }
 
 const classes: Record<string, new (...a: any[]) => McuMgrError> = {
+  McuMgrError,
   SmpTimeoutError,
   SmpDeviceError,
   SmpFrameError,
@@ -159,6 +171,7 @@ const classes: Record<string, new (...a: any[]) => McuMgrError> = {
   SmpFrameSizeError,
   ImageFormatError,
   VerifyError,
+  ImageStateError,
   AbortError,
 };
 

@@ -90,6 +90,7 @@ export {
   SmpFrameSizeError,
   ImageFormatError,
   VerifyError,
+  ImageStateError,
   AbortError,
   serializeError,
   deserializeError,

@@ -28,7 +28,7 @@ import { startSimulator, type Simulator } from '../src/sim/simulator.js';
 import { MCUmgrClient } from '../src/client.js';
 import { buildImage, parseImage } from '../src/image/index.js';
 import { uploadImage } from '../src/transfer/index.js';
-import { McuMgrError, VerifyError } from '../src/errors.js';
+import { ImageStateError, McuMgrError, VerifyError } from '../src/errors.js';
 
 const SLOT = 64 * 1024;
 const NEW = buildImage({ size: 12 * 1024, version: '3.0.0', seed: 11 });
@@ -151,7 +151,7 @@ describe('set state without a hash (bs_set → boot_set_pending_multi)', () => {
     try {
       await assert.rejects(
         r.client.image.confirm(),
-        (e: unknown) => e instanceof McuMgrError && e.code === 'IMAGE_ERR_HASH_REQUIRED' && /hash is required/.test(e.message) && /reset the device/.test(e.message),
+        (e: unknown) => e instanceof ImageStateError && e.code === 'IMAGE_ERR_HASH_REQUIRED' && /hash is required/.test(e.message) && /reset the device/.test(e.message),
       );
       assert.equal(writes.length, 0, 'no set-state request reached the bootloader');
       assert.equal(core.slots()[1]!.trailer.magic, 'unset');
@@ -226,6 +226,24 @@ describe('firmwareUpdate against MCUboot serial recovery', () => {
       }
     });
   }
+
+  test('in recovery with a swap already scheduled in the secondary: refused before any byte is written', async () => {
+    const core = new BootloaderAndApp(true);
+    core.boot.flash.program(1, simBuildImage({ version: '0.5.0', bodySize: 600 }));
+    core.boot.handle(stateWrite({ confirm: false }), 'serial'); // a test swap of the secondary, as bs_set does
+    const primaryBefore = core.app.slots()[0]!.hash;
+    const r = await memoryRig(core);
+    try {
+      await assert.rejects(
+        r.client.firmwareUpdate(NEW, { resetQuietMs: 600, reconnectTimeoutMs: 10_000 }),
+        (e: unknown) => e instanceof ImageStateError && e.code === 'IMAGE_ERR_SWAP_SCHEDULED' && /slot 1/.test(e.message) && /pending/.test(e.message),
+      );
+      assert.equal(core.app.slots()[0]!.hash, primaryBefore, 'the primary slot is untouched');
+      assert.equal(core.inRecovery, true, 'no reset was sent');
+    } finally {
+      await r.close();
+    }
+  });
 
   test('in recovery, a reset request lost on the way: sent once more, then the application runs the image', async () => {
     const core = new BootloaderAndApp(true);

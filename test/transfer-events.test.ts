@@ -127,3 +127,32 @@ test('a start function that throws at once surfaces through the iterator and res
   }, RangeError);
   await assert.rejects(run.result, RangeError);
 });
+
+const P = (done: number) => ({ done, total: 10, rate: 0, window: 1, rewinds: 0, timeouts: 0 });
+
+test('a step keeps its place: progress before it is not replaced by progress after it', async () => {
+  const run = trackTransfer(async (h) => {
+    h.onProgress(P(1));
+    h.onProgress(P(2)); // replaces 1: nothing between them
+    h.onStep('mark');
+    h.onProgress(P(5));
+    h.onProgress(P(6)); // replaces 5
+    h.onStep('done');
+    return 'ok';
+  });
+  const seen: string[] = [];
+  for await (const e of run) seen.push(e.type === 'step' ? e.step : `p${e.done}`);
+  assert.deepEqual(seen, ['p2', 'mark', 'p6', 'done']);
+  assert.equal(await run.result, 'ok');
+});
+
+test('a second next() while one is pending is refused instead of hanging', async () => {
+  let finish!: () => void;
+  const run = trackTransfer((h) => new Promise<void>((resolve) => (finish = () => (h.onStep('done'), resolve()))));
+  const it = run[Symbol.asyncIterator]();
+  const first = it.next();
+  await assert.rejects(it.next(), TypeError);
+  finish();
+  assert.deepEqual(await first, { value: { type: 'step', step: 'done' }, done: false });
+  assert.deepEqual(await it.next(), { value: undefined, done: true });
+});

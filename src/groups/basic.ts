@@ -19,8 +19,11 @@ export class BasicGroup {
   /**
    * Erases the device's `storage_partition` (settings, file systems). Uses the long timeout.
    * Note: with SMP v1, Zephyr translates two of its failures (flash config query, erase) to
-   * `MGMT_ERR_EOK` and then sends a bare header without even an empty map; that answer is
-   * reported as an {@link SmpResponseError}, but the cause is only known with SMP v2.
+   * `MGMT_ERR_EOK` and then sends 8 bytes of its response buffer without writing a header: stale
+   * content, usually the previous answer's header, which does not match this request, so the call
+   * ends in an {@link SmpTimeoutError}. When the stale bytes happen to match (as the simulator
+   * models them) the empty answer is an {@link SmpResponseError}. SMP v2 (the default) reports
+   * the cause.
    */
   async eraseStorage(options?: CallOptions): Promise<void> {
     const call = argCall(options);

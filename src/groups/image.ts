@@ -6,7 +6,7 @@
 import { Op } from '../codec/header.js';
 import type { CborMap } from '../codec/cbor.js';
 import { Group, ImageCmd, OsCmd } from '../protocol/ids.js';
-import { McuMgrError } from '../errors.js';
+import { ImageStateError } from '../errors.js';
 import { uploadImage } from '../transfer/index.js';
 import type { UploadSource } from '../transfer/types.js';
 import {
@@ -102,9 +102,10 @@ export class ImageGroup {
    * Marks the image with `hash` for one test boot: MCUboot swaps it in at the next reset and
    * reverts unless it is confirmed. Resolves with the new slot list.
    *
-   * MCUboot serial recovery (built with `MCUBOOT_SERIAL_IMG_GRP_IMAGE_STATE`) uses the hash only
-   * to pick the image: it always schedules that image's secondary slot, even for the hash of the
-   * primary one.
+   * MCUboot serial recovery (built with `MCUBOOT_SERIAL_IMG_GRP_IMAGE_STATE`) may not do what an
+   * application does: where its `bs_set` ends in `boot_set_pending_multi` (MCUboot 2d4bacc3,
+   * July 2026), the hash only picks the image and the secondary slot is always scheduled, even
+   * for the hash of the primary one. Other MCUboot versions check the slot the hash names.
    * @param hash the image hash (from {@link ImageGroup.state} or `parseImage(bytes).hash`), as
    *   bytes or hex.
    */
@@ -120,11 +121,12 @@ export class ImageGroup {
    * `hash` the image to make permanent. Resolves with the new slot list.
    *
    * Over a serial link, a call without `hash` first asks whether the device is MCUboot serial
-   * recovery ({@link ImageGroup.isSerialRecovery}, one extra request) and refuses if it is:
-   * there the same request confirms nothing but schedules a permanent swap to whatever image 0's
-   * secondary slot holds (often the previous firmware). With `hash`, recovery schedules the
+   * recovery ({@link ImageGroup.isSerialRecovery}, one extra request) and refuses if it is: in
+   * MCUboot versions whose `bs_set` calls `boot_set_pending_multi` (e.g. 2d4bacc3) the same
+   * request confirms nothing but schedules a permanent swap to whatever image 0's secondary slot
+   * holds (often the previous firmware); other versions differ, and none needs it. With `hash`, recovery schedules the
    * secondary slot of that hash's image (see {@link ImageGroup.test}).
-   * @throws McuMgrError with code `IMAGE_ERR_HASH_REQUIRED` when `hash` is missing and the device
+   * @throws ImageStateError with code `IMAGE_ERR_HASH_REQUIRED` when `hash` is missing and the device
    *   is MCUboot serial recovery; nothing is written.
    */
   async confirm(hash?: Uint8Array | string, options?: CallOptions): Promise<ImageSlotState[]> {
@@ -134,7 +136,7 @@ export class ImageGroup {
     const call = argCall(options);
     // boot_serial only runs on serial links: elsewhere the probe would be a wasted round trip.
     if (hash === undefined && this.#host.transferContext().encoding !== undefined && (await this.isSerialRecovery(call))) {
-      throw new McuMgrError(
+      throw new ImageStateError(
         'IMAGE_ERR_HASH_REQUIRED',
         `${W} confirm: hash is required on MCUboot serial recovery, where a confirm without a hash does not confirm ` +
           "the running image but schedules a permanent swap to image 0's secondary slot (boot_serial bs_set). " +
@@ -151,7 +153,9 @@ export class ImageGroup {
    * Its image list can look exactly like an application's, so this asks the console echo
    * control command (group 0, id 1), which boot_serial always answers with `rc` 0 and Zephyr's
    * MCUmgr, which has no handler for it, with `MGMT_ERR_ENOTSUP`. Read-only; no side effect
-   * (but like any request it keeps an MCUboot waiting for DFU in recovery).
+   * (but like any request it keeps an MCUboot waiting for DFU in recovery). An application that
+   * implements console echo control (Mynewt's newtmgr) would be taken for recovery.
+   * @throws SmpTimeoutError (and the other request errors) when the device does not answer.
    */
   async isSerialRecovery(options?: CallOptions): Promise<boolean> {
     const call = argCall(options);

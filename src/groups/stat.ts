@@ -66,8 +66,9 @@ export class StatGroup {
 /** Device errors of stat show, named after the stat group even when tagged with group 63. */
 function throwStatError(rsp: SmpResponse, name: string): void {
   if (rsp.payload.length === 0) {
-    // An SMP v1 request whose group error translated to MGMT_ERR_EOK: Zephyr then sends the
-    // header alone (no map at all), which never happens on success.
+    // An SMP v1 request whose group error translated to MGMT_ERR_EOK: Zephyr then sends 8 stale
+    // bytes of its buffer as the header, no map. Most often they do not match this request and
+    // the call times out instead; when they do (the simulator's model), this is the answer.
     throw new SmpResponseError(
       `the device answered stat read of "${name}" with an empty payload: older Zephyr does this to SMP v1 ` +
         'requests when the group is unknown or its counters cannot be read; check the name with stat.list(), or use SMP v2 (version: 1) for the error code',

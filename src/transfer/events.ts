@@ -57,9 +57,11 @@ export function trackTransfer<R>(start: (hooks: TransferHooks) => Promise<R>): T
 
   const push = (e: TransferEvent): void => {
     if (finished) return;
-    if (e.type === 'progress' && progressAt >= 0) queue[progressAt] = e;
+    // Only a progress report still at the tail may be replaced: one queued before a step stays
+    // where it is, so that order between steps and progress is kept.
+    if (e.type === 'progress' && progressAt >= 0 && progressAt === queue.length - 1) queue[progressAt] = e;
     else {
-      if (e.type === 'progress') progressAt = queue.length;
+      progressAt = e.type === 'progress' ? queue.length : -1;
       queue.push(e);
     }
     wake?.();
@@ -88,24 +90,36 @@ export function trackTransfer<R>(start: (hooks: TransferHooks) => Promise<R>): T
     },
   );
 
+  let reading = false;
+  const take = async (): Promise<IteratorResult<TransferEvent>> => {
+    for (;;) {
+      const e = queue.shift();
+      if (e) {
+        progressAt = progressAt > 0 ? progressAt - 1 : -1;
+        return { value: e, done: false };
+      }
+      if (finished) {
+        if (failure) {
+          const f = failure;
+          failure = undefined; // thrown once; later next() calls just end
+          throw f.error;
+        }
+        return { value: undefined, done: true };
+      }
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
+  };
+
   const iterator = (): AsyncIterator<TransferEvent> => ({
     async next(): Promise<IteratorResult<TransferEvent>> {
-      for (;;) {
-        const e = queue.shift();
-        if (e) {
-          progressAt = progressAt === 0 ? -1 : progressAt > 0 ? progressAt - 1 : -1;
-          return { value: e, done: false };
-        }
-        if (finished) {
-          if (failure) {
-            const f = failure;
-            failure = undefined; // thrown once; later next() calls just end
-            throw f.error;
-          }
-          return { value: undefined, done: true };
-        }
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
+      // One waiter only: a second concurrent next() would share the wake-up and never settle.
+      if (reading) throw new TypeError('trackTransfer: next() was called again before the previous call settled; read the events from one loop');
+      reading = true;
+      try {
+        return await take();
+      } finally {
+        reading = false;
       }
     },
     async return(): Promise<IteratorResult<TransferEvent>> {

@@ -12,7 +12,7 @@
  */
 import { parseImage, readImageFile, type ImageInfo } from '../image/index.js';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AbortError, SmpClosedError, SmpTimeoutError, TransportError, VerifyError } from '../errors.js';
+import { AbortError, ImageStateError, SmpClosedError, SmpTimeoutError, TransportError, VerifyError } from '../errors.js';
 import { uploadImage, type ImageUploadOptions, type ImageUploadResult } from './image-upload.js';
 import type { TransferContext } from './types.js';
 
@@ -246,6 +246,17 @@ async function updateInRecovery(
   const step = (s: UpdateStep, detail?: string): void => opts.onStep?.(s, detail);
   const inPrimary = (list: SlotStateLike[]): SlotStateLike | undefined =>
     list.find((s) => (s.image ?? 0) === imageNo && s.slot === 0 && s.hash.equals(info.hash));
+  // A swap the application scheduled before the device entered recovery still runs at the next
+  // reset, and would put the secondary slot's image over the one recovered into the primary.
+  const scheduled = before.find((s) => (s.image ?? 0) === imageNo && s.slot !== 0 && (s.pending || s.permanent));
+  if (scheduled) {
+    throw new ImageStateError(
+      'IMAGE_ERR_SWAP_SCHEDULED',
+      `MCUboot serial recovery lists the image in slot ${scheduled.slot} of image ${imageNo} (${scheduled.hash.toString('hex')}) as ` +
+        `${scheduled.permanent ? 'permanent' : 'pending'}: after the reset MCUboot would swap it in over the image this update puts into ` +
+        'the primary slot. Nothing was written; reset the device out of recovery to let that swap run, or erase that slot (image erase), then update again',
+    );
+  }
   let upload: ImageUploadResult | undefined;
   let after = before;
   if (opts.force || !inPrimary(before)) {

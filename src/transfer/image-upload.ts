@@ -22,8 +22,9 @@ export interface ImageUploadOptions extends TransferOptions {
    */
   sha?: boolean;
   /**
-   * Deadline of the first chunk, during which the device erases the slot, and of the last one,
-   * before whose answer Zephyr hashes the whole slot. Default 30000 ms.
+   * Deadline of the first chunk, during which the device erases the slot. Default 30000 ms. The
+   * last chunk, before whose answer Zephyr hashes the whole slot, gets the normal deadline plus
+   * 10 ms per KB of image (a slow device's hash rate), at most this much.
    */
   firstTimeoutMs?: number;
   /** Skip the check that the source starts with the MCUboot image magic (default false). */
@@ -38,6 +39,18 @@ export interface ImageUploadResult extends TransferResult {
   sha: Buffer;
   /** The device's own check of what it received, when it reports one (`CONFIG_IMG_ENABLE_IMAGE_CHECK`). */
   match: boolean | undefined;
+}
+
+/** A slow device's SHA-256 over flash, bytes per ms (software hashing on a small Cortex-M). */
+const DEVICE_HASH_BYTES_PER_MS = 100;
+
+/**
+ * Deadline of the last chunk: Zephyr hashes the whole slot before answering it, so the wait grows
+ * with the image; a fixed first-chunk deadline would make a lost last answer cost 30 s.
+ */
+function lastChunkDeadline(size: number, opts: ImageUploadOptions): number {
+  const first = opts.firstTimeoutMs ?? 30000;
+  return Math.min(first, (opts.timeoutMs ?? 5000) + Math.ceil(size / DEVICE_HASH_BYTES_PER_MS));
 }
 
 /**
@@ -74,7 +87,7 @@ export async function uploadImage(ctx: TransferContext, source: UploadSource, op
         maxRequest: ctx.maxRequest,
         bufCount: ctx.bufCount,
         firstTimeoutMs: opts.firstTimeoutMs ?? 30000,
-        lastTimeoutMs: opts.firstTimeoutMs ?? 30000,
+        lastTimeoutMs: lastChunkDeadline(src.size, opts),
         alignment: 4,
         minFirstChunk: 32,
         encoding: ctx.encoding,

@@ -250,7 +250,9 @@ function isGroupAddress(address: string): boolean {
     const first = Number(a.split('.')[0]);
     return (first >= 224 && first <= 239) || a === '255.255.255.255';
   }
-  return a.startsWith('ff');
+  // IPv6 multicast is ff00::/8: the first group must have four digits starting with ff
+  // ("ff0::1" is 0ff0::1, not multicast).
+  return /^ff[0-9a-f]{2}:/.test(a);
 }
 
 /** Lower-case, without an IPv6 zone, IPv4-mapped IPv6 reduced to IPv4. */
