@@ -7,7 +7,7 @@
 import { Op } from './codec/header.js';
 import type { CborMap } from './codec/cbor.js';
 import { SmpSession, type SmpResponse, type SmpVersion } from './session.js';
-import { SmpClosedError, SmpDeviceError } from './errors.js';
+import { SmpClosedError, SmpDeviceError, TransportError } from './errors.js';
 import type { Transport } from './transport/transport.js';
 import type { OpenSerialOptions } from './transport/serial.js';
 import type { TransferContext } from './transfer/types.js';
@@ -429,9 +429,20 @@ export class MCUmgrClient implements AsyncDisposable {
     }
   }
 
-  /** What the transfer engine needs: the session, the request size limit, the window cap. */
+  /**
+   * What the transfer engine needs: the session, the request size limit, the window cap.
+   * @throws TransportError for a UDP client of a multicast or broadcast address: the upload
+   *   state of several devices would mix under one sequence of answers.
+   */
   transferContext(): TransferContext {
     if (this.closed) throw new SmpClosedError();
+    if ((this.#transport as { groupAddress?: unknown }).groupAddress === true) {
+      const remote = (this.#transport as { remote?: { address?: string } }).remote?.address ?? '?';
+      throw new TransportError(
+        `transfers need one device, but this client talks to the group address ${remote}, where every device acts on ` +
+          'each chunk and only the first answer counts; connect to each device by its own address (e.g. bulkFlash with one connection each)',
+      );
+    }
     const ctx: TransferContext = { session: this.#session, maxRequest: this.maxRequest };
     if (this.#params) ctx.bufCount = this.#params.bufCount;
     const enc = (this.#transport as { encoding?: unknown }).encoding;

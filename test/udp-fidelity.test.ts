@@ -11,7 +11,7 @@ import { MCUmgrClient } from '../src/client.js';
 import { parseConnection, formatConnection } from '../src/connection.js';
 import { decodeHeader, buildPacket, SMP_HEADER_SIZE } from '../src/codec/header.js';
 import { decodeCborMap, encodeCbor } from '../src/codec/cbor.js';
-import { SmpTimeoutError } from '../src/errors.js';
+import { SmpTimeoutError, TransportError } from '../src/errors.js';
 
 const sockets: Socket[] = [];
 after(() => {
@@ -119,6 +119,30 @@ describe('acceptFrom defaults and arguments', () => {
     const forced = await openUdpTransport({ host: '239.1.2.3', acceptFrom: 'device' });
     assert.equal(forced.acceptFrom, 'device');
     await forced.close();
+  });
+
+  test('a client of a group address refuses transfers before sending; requests still go out', async () => {
+    const client = await MCUmgrClient.udp('239.1.2.3', 1337, { timeoutMs: 200, retries: 0 });
+    try {
+      assert.equal((client.transport as unknown as { groupAddress: boolean }).groupAddress, true);
+      assert.throws(
+        () => client.transferContext(),
+        (e: unknown) => e instanceof TransportError && /group address 239\.1\.2\.3/.test(e.message) && /own address/.test(e.message),
+      );
+      const sent = (client.transport as unknown as { stats(): { sent: number } }).stats().sent;
+      await assert.rejects(client.image.upload(Buffer.alloc(64)), TransportError);
+      assert.equal((client.transport as unknown as { stats(): { sent: number } }).stats().sent, sent, 'nothing was sent');
+    } finally {
+      await client.close();
+    }
+    for (const host of ['127.0.0.1', '::1', 'ff0::1']) {
+      const tr = await openUdpTransport({ host });
+      assert.equal(tr.groupAddress, false, host);
+      await tr.close();
+    }
+    const v6 = await openUdpTransport({ host: 'ff02::1' });
+    assert.equal(v6.groupAddress, true);
+    await v6.close();
   });
 
   test('a bad acceptFrom names the argument and the choices', async () => {

@@ -155,6 +155,11 @@ export class UdpTransport implements Transport {
   readonly remote: { address: string; port: number; family: 4 | 6 };
   /** Which senders are accepted (see {@link UdpTransportOptions.acceptFrom}). */
   readonly acceptFrom: UdpAcceptFrom;
+  /**
+   * The remote is a multicast or the broadcast address: every device there acts on each request
+   * and the first answer wins, so transfers (whose state lives on one device) are refused.
+   */
+  readonly groupAddress: boolean;
   readonly #socket: Socket;
   readonly #emitter = new TransportEmitter();
   readonly #stats: UdpTransportStats = { sent: 0, received: 0, foreign: 0 };
@@ -168,6 +173,7 @@ export class UdpTransport implements Transport {
     this.acceptFrom = acceptFrom;
     this.maxPacket = maxPacket;
     this.#remoteKey = normaliseAddress(address);
+    this.groupAddress = isGroupAddress(address);
     socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.#onMessage(msg, rinfo));
     socket.on('error', (e: Error) => {
       if (this.#closed) return;
