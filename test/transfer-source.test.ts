@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSource } from '../src/transfer/source.js';
+import { openSource, SPOOL_THRESHOLD } from '../src/transfer/source.js';
 import { McuMgrError } from '../src/errors.js';
 
 const PIECE = 256 * 1024;
@@ -50,4 +50,63 @@ test('a file that shrinks after it was opened is a SOURCE_ERR_CHANGED error, for
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+async function* pieces(total: number, size: number, reuse: boolean, failAt?: number): AsyncGenerator<Uint8Array> {
+  const shared = Buffer.alloc(size);
+  for (let off = 0; off < total; off += size) {
+    if (failAt !== undefined && off >= failAt) throw new Error('the producer failed');
+    const n = Math.min(size, total - off);
+    const b = reuse ? shared.subarray(0, n) : Buffer.alloc(n);
+    for (let i = 0; i < n; i++) b[i] = ((off + i) * 131) & 0xff;
+    yield b;
+  }
+}
+
+function expected(total: number): Buffer {
+  const b = Buffer.alloc(total);
+  for (let i = 0; i < total; i++) b[i] = (i * 131) & 0xff;
+  return b;
+}
+
+async function spoolDirs(): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  return (await readdir(tmpdir())).filter((n) => n.startsWith('mcumgr-upload-'));
+}
+
+test('an async iterable over the spool threshold goes to a temporary file, read back exactly, removed on close', async () => {
+  const before = await spoolDirs();
+  const total = SPOOL_THRESHOLD + 3 * 65536 + 5;
+  // A producer that reuses one buffer: the source must copy or write out each chunk at once.
+  const src = await openSource(pieces(total, 65536, true));
+  const during = await spoolDirs();
+  assert.equal(during.length, before.length + 1, 'one spool directory while the upload runs');
+  try {
+    const want = expected(total);
+    assert.equal(src.size, total);
+    assert.deepEqual(await src.sha256(), createHash('sha256').update(want).digest());
+    assert.deepEqual(await src.read(0, 100), want.subarray(0, 100));
+    assert.deepEqual(await src.read(SPOOL_THRESHOLD - 7, 300), want.subarray(SPOOL_THRESHOLD - 7, SPOOL_THRESHOLD + 293));
+    assert.deepEqual(await src.read(total - 5, 5), want.subarray(total - 5));
+  } finally {
+    await src.close();
+  }
+  assert.deepEqual(await spoolDirs(), before, 'the spool is removed');
+});
+
+test('a small async iterable stays in memory (no temporary file), even from a reused buffer', async () => {
+  const before = await spoolDirs();
+  const src = await openSource(pieces(10_000, 999, true));
+  try {
+    assert.deepEqual(await spoolDirs(), before);
+    assert.deepEqual(await src.read(0, 10_000), expected(10_000));
+  } finally {
+    await src.close();
+  }
+});
+
+test('a producer that fails after spooling leaves no temporary file and its error comes through', async () => {
+  const before = await spoolDirs();
+  await assert.rejects(openSource(pieces(SPOOL_THRESHOLD * 2, 65536, false, SPOOL_THRESHOLD + 65536 * 2)), /the producer failed/);
+  assert.deepEqual(await spoolDirs(), before);
 });

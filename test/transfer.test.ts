@@ -112,6 +112,24 @@ describe('image upload in memory', () => {
     }
   });
 
+  test('an async iterable source (a read stream in odd-sized pieces) uploads the same bytes', async () => {
+    const r = await rig();
+    try {
+      async function* odd(): AsyncGenerator<Uint8Array> {
+        for (let off = 0, k = 1; off < IMAGE.length; k++) {
+          const n = Math.min(IMAGE.length - off, 1 + ((k * 7919) % 5000));
+          yield new Uint8Array(IMAGE.subarray(off, off + n)); // not a Buffer: any Uint8Array
+          off += n;
+        }
+      }
+      const res = await uploadImage(r.client.transferContext(), odd());
+      assert.ok(slotHolds(r.core, IMAGE));
+      assert.equal(res.match, true);
+    } finally {
+      await r.close();
+    }
+  });
+
   test('abort stops cleanly; a second upload resumes from the device offset by sha', async () => {
     const r = await rig();
     try {

@@ -22,7 +22,12 @@ export interface TransferContext {
   encoding?: 'console' | 'raw' | 'cobs';
 }
 
-/** Where upload data comes from: bytes, a file path (streamed), or an async iterable of chunks. */
+/**
+ * Where upload data comes from: bytes, a file path (read by offset as the upload goes), or an
+ * async iterable of chunks (e.g. an HTTP response body). An iterable is read to its end before
+ * the first chunk is sent, since the size and SHA-256 go in the first request: up to 4 MiB in
+ * memory, beyond that in a temporary file removed when the upload ends (1 GiB at most).
+ */
 export type UploadSource = Uint8Array | string | AsyncIterable<Uint8Array>;
 
 /** A progress report of a running transfer. */
