@@ -126,7 +126,7 @@ export class VerifyError extends McuMgrError {
  * already scheduled would replace a freshly recovered image).
  */
 export class ImageStateError extends McuMgrError {
-  constructor(code: 'IMAGE_ERR_HASH_REQUIRED' | 'IMAGE_ERR_SWAP_SCHEDULED', message: string) {
+  constructor(code: 'IMAGE_ERR_HASH_REQUIRED' | 'IMAGE_ERR_SWAP_SCHEDULED' | 'IMAGE_ERR_RECOVERY_IMAGE', message: string) {
     super(code, message);
   }
 }

@@ -245,6 +245,22 @@ describe('firmwareUpdate against MCUboot serial recovery', () => {
     }
   });
 
+  test('in recovery, an image number other than 0 is refused before any byte is written (direct-upload numbering)', async () => {
+    const core = new BootloaderAndApp(true);
+    const primaryBefore = core.app.slots()[0]!.hash;
+    const r = await memoryRig(core);
+    try {
+      await assert.rejects(
+        r.client.firmwareUpdate(NEW, { image: 1, resetQuietMs: 600 }),
+        (e: unknown) => e instanceof ImageStateError && e.code === 'IMAGE_ERR_RECOVERY_IMAGE' && /image 1/.test(e.message),
+      );
+      assert.equal(core.app.slots()[0]!.hash, primaryBefore, 'the primary slot is untouched');
+      assert.equal(core.inRecovery, true);
+    } finally {
+      await r.close();
+    }
+  });
+
   test('in recovery, a reset request lost on the way: sent once more, then the application runs the image', async () => {
     const core = new BootloaderAndApp(true);
     let lost = 0;

@@ -246,6 +246,17 @@ async function updateInRecovery(
   const step = (s: UpdateStep, detail?: string): void => opts.onStep?.(s, detail);
   const inPrimary = (list: SlotStateLike[]): SlotStateLike | undefined =>
     list.find((s) => (s.image ?? 0) === imageNo && s.slot === 0 && s.hash.equals(info.hash));
+  // Which slot an image number writes depends on how MCUboot was built: image N's primary, or
+  // with MCUBOOT_SERIAL_DIRECT_IMAGE_UPLOAD a flat numbering (1 → image 0's primary, 2 → its
+  // secondary, …). Only image 0 means the same slot either way.
+  if (imageNo !== 0) {
+    throw new ImageStateError(
+      'IMAGE_ERR_RECOVERY_IMAGE',
+      `image ${imageNo} cannot be updated through MCUboot serial recovery safely: the slot that number writes depends on the ` +
+        "bootloader's build (with MCUBOOT_SERIAL_DIRECT_IMAGE_UPLOAD, 1 is image 0's primary slot). Nothing was written; " +
+        'update it from the application, or call image.upload with the number your bootloader maps to that slot and reset',
+    );
+  }
   // A swap the application scheduled before the device entered recovery still runs at the next
   // reset, and would put the secondary slot's image over the one recovered into the primary.
   const scheduled = before.find((s) => (s.image ?? 0) === imageNo && s.slot !== 0 && (s.pending || s.permanent));
