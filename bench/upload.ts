@@ -2,7 +2,7 @@
  * Image upload and file download, stop-and-wait vs the adaptive window, on two simulated links,
  * side by side in one run; and the memory a 64 MiB image streamed from a file costs.
  *
- *   npm run bench:upload [-- --uart-kib 32 --usb-kib 512 --mem-mib 64]
+ *   npm run bench:upload [-- --uart-kib 32 --usb-kib 512 --mem-mib 64 --usb-netbuf 4096]
  *
  * (a) a 115200-baud UART (8N1) with Zephyr's default line buffers (128 × 2) and net_bufs (384 × 4),
  *     device processing 1 ms per request, flash writing at 64 KiB/s;
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     'uart-kib': { type: 'string', default: '32' },
     'usb-kib': { type: 'string', default: '512' },
     'mem-mib': { type: 'string', default: '64' },
+    'usb-netbuf': { type: 'string', default: '4096' },
   },
 });
 
@@ -60,11 +61,11 @@ const USB: Link = {
   name: 'usb',
   bytesPerSec: 1_000_000,
   sim: { transport: 'pty', encoding: 'console', baudRate: 10_000_000, latencyMs: 1, limits: { lineBufCount: 1024 } },
-  device: { netbufSize: 4096, netbufCount: 4, requestMs: 2, writeBytesPerMs: 1000 },
+  device: { netbufSize: Number(values['usb-netbuf']), netbufCount: 4, requestMs: 2, writeBytesPerMs: 1000 },
   flashBytesPerSec: 1_000_000,
   requestMs: 2,
   imageKiB: Number(values['usb-kib']),
-  describe: '1 MB/s each way, flow control (1024 line buffers), 1 ms latency each way, netbuf 4096×4, 2 ms/request, flash 1 MB/s',
+  describe: `1 MB/s each way, flow control (1024 line buffers), 1 ms latency each way, netbuf ${values['usb-netbuf']}×4, 2 ms/request, flash 1 MB/s`,
 };
 
 interface Run {
