@@ -170,6 +170,7 @@ export class MCUmgrClient implements AsyncDisposable {
     const host: GroupHost = {
       request: (op, group, id, body, opts) => this.#request(op, group, id, body, opts),
       transferContext: () => this.transferContext(),
+      serialEncoding: () => this.#serialEncoding(),
       timeoutFor: (cls) => this.#timeouts[cls],
       rememberParams: (p) => {
         this.#params = { ...p };
@@ -445,9 +446,14 @@ export class MCUmgrClient implements AsyncDisposable {
     }
     const ctx: TransferContext = { session: this.#session, maxRequest: this.maxRequest };
     if (this.#params) ctx.bufCount = this.#params.bufCount;
-    const enc = (this.#transport as { encoding?: unknown }).encoding;
-    if (this.#transport.kind === 'serial' && (enc === 'console' || enc === 'raw' || enc === 'cobs')) ctx.encoding = enc;
+    const enc = this.#serialEncoding();
+    if (enc) ctx.encoding = enc;
     return ctx;
+  }
+
+  #serialEncoding(): 'console' | 'raw' | 'cobs' | undefined {
+    const enc = (this.#transport as { encoding?: unknown }).encoding;
+    return this.#transport.kind === 'serial' && (enc === 'console' || enc === 'raw' || enc === 'cobs') ? enc : undefined;
   }
 
   /* ---------------------------------------------------------------------------------------- */

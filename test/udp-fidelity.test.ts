@@ -12,6 +12,7 @@ import { parseConnection, formatConnection } from '../src/connection.js';
 import { decodeHeader, buildPacket, SMP_HEADER_SIZE } from '../src/codec/header.js';
 import { decodeCborMap, encodeCbor } from '../src/codec/cbor.js';
 import { SmpTimeoutError, TransportError } from '../src/errors.js';
+import { startSimulator } from '../src/sim/simulator.js';
 
 const sockets: Socket[] = [];
 after(() => {
@@ -143,6 +144,21 @@ describe('acceptFrom defaults and arguments', () => {
     const v6 = await openUdpTransport({ host: 'ff02::1' });
     assert.equal(v6.groupAddress, true);
     await v6.close();
+  });
+
+  test('on a group address, requests other than transfers still work (confirm without a hash, state)', async () => {
+    // A simulated device behind a transport that reports a group address, as a multicast one does.
+    const sim = await startSimulator({ transport: 'memory' });
+    Object.defineProperty(sim.transport!, 'groupAddress', { value: true });
+    const client = MCUmgrClient.fromTransport(sim.transport!, { timeoutMs: 2000 });
+    try {
+      assert.throws(() => client.transferContext(), TransportError);
+      const list = await client.image.confirm();
+      assert.ok(list.some((s) => s.active && s.confirmed));
+    } finally {
+      await client.close();
+      await sim.close();
+    }
   });
 
   test('a bad acceptFrom names the argument and the choices', async () => {

@@ -124,8 +124,8 @@ export class ImageGroup {
    * recovery ({@link ImageGroup.isSerialRecovery}, one extra request) and refuses if it is: in
    * MCUboot versions whose `bs_set` calls `boot_set_pending_multi` (e.g. 2d4bacc3) the same
    * request confirms nothing but schedules a permanent swap to whatever image 0's secondary slot
-   * holds (often the previous firmware); other versions differ, and none needs it. With `hash`, recovery schedules the
-   * secondary slot of that hash's image (see {@link ImageGroup.test}).
+   * holds (often the previous firmware); other versions differ, and none needs it. With `hash`,
+   * those versions schedule the secondary slot of that hash's image (see {@link ImageGroup.test}).
    * @throws ImageStateError with code `IMAGE_ERR_HASH_REQUIRED` when `hash` is missing and the device
    *   is MCUboot serial recovery; nothing is written.
    */
@@ -135,7 +135,7 @@ export class ImageGroup {
     body.confirm = true;
     const call = argCall(options);
     // boot_serial only runs on serial links: elsewhere the probe would be a wasted round trip.
-    if (hash === undefined && this.#host.transferContext().encoding !== undefined && (await this.isSerialRecovery(call))) {
+    if (hash === undefined && this.#host.serialEncoding() !== undefined && (await this.isSerialRecovery(call))) {
       throw new ImageStateError(
         'IMAGE_ERR_HASH_REQUIRED',
         `${W} confirm: hash is required on MCUboot serial recovery, where a confirm without a hash does not confirm ` +

@@ -37,6 +37,8 @@ export interface GroupHost {
   request(op: number, group: number, id: number, body: CborMap, opts?: GroupRequest): Promise<SmpResponse>;
   /** The transfer context (session, request size limit, window cap). */
   transferContext(): TransferContext;
+  /** The serial encoding when the link is serial, else `undefined` (UDP, in-memory). */
+  serialEncoding(): 'console' | 'raw' | 'cobs' | undefined;
   /** The deadline of a timeout class, in ms. */
   timeoutFor(cls: TimeoutClass): number;
   /** Remembers what `os mcumgr params` answered. */
