@@ -13,10 +13,10 @@ import { startSimulator } from '../src/sim/simulator.js';
 import { createZephyrDevice, type ZephyrDeviceOptions } from '../src/sim/device/zephyr.js';
 import { readItem, type CItem } from '../src/sim/device/cbor-reader.js';
 import { decodeHeader, buildPacket, Op, SMP_HEADER_SIZE } from '../src/codec/header.js';
-import { encodeCbor, type CborMap } from '../src/codec/cbor.js';
 import { TransportEmitter } from '../src/transport/emitter.js';
 import type { Transport, TransportEvents } from '../src/transport/transport.js';
 import { SmpDeviceError, SmpResponseError } from '../src/errors.js';
+import { FixedAnswer } from './fixed-answer.js';
 
 /** One request as it left the client: header fields and the body in CBOR diagnostic notation. */
 interface Sent {
@@ -96,25 +96,6 @@ async function withSim<T>(
   }
 }
 
-/** A transport whose far end answers every request with one fixed CBOR map. */
-class FixedAnswer implements Transport {
-  readonly kind = 'memory';
-  readonly maxPacket = undefined;
-  closed = false;
-  readonly #em = new TransportEmitter();
-  constructor(readonly answer: CborMap) {}
-  on<E extends keyof TransportEvents>(e: E, l: TransportEvents[E]): () => void {
-    return this.#em.on(e, l);
-  }
-  async send(p: Buffer): Promise<void> {
-    const h = decodeHeader(p);
-    const rsp = buildPacket({ op: h.op + 1, version: h.version, flags: 0, group: h.group, seq: h.seq, id: h.id }, encodeCbor(this.answer));
-    setImmediate(() => this.#em.emit('packet', rsp));
-  }
-  async close(): Promise<void> {
-    this.closed = true;
-  }
-}
 
 const R = Op.READ;
 const W = Op.WRITE;

@@ -9,12 +9,11 @@ import { MCUmgrClient } from '../src/client.js';
 import { startSimulator } from '../src/sim/simulator.js';
 import { createZephyrDevice, type ZephyrDeviceOptions } from '../src/sim/device/zephyr.js';
 import { cborMapEntries } from '../src/codec/cbor-entries.js';
-import { decodeHeader, buildPacket, SMP_HEADER_SIZE } from '../src/codec/header.js';
-import { TransportEmitter } from '../src/transport/emitter.js';
-import type { Transport, TransportEvents } from '../src/transport/transport.js';
+import { buildPacket, SMP_HEADER_SIZE } from '../src/codec/header.js';
 import { formatDateTime } from '../src/groups/os.js';
 import { parseDateTimeArg } from '../src/cli/os.js';
 import { SmpFrameError } from '../src/errors.js';
+import { FixedAnswer } from './fixed-answer.js';
 
 const THREADS = [
   { name: 'worker', prio: 7, state: 2, stackSize: 1024, stackUsed: 400 },
@@ -33,26 +32,6 @@ async function withSim<T>(device: ZephyrDeviceOptions, fn: (c: MCUmgrClient) => 
   }
 }
 
-/** A transport whose far end answers every request with the same raw CBOR payload. */
-class RawAnswer implements Transport {
-  readonly kind = 'memory';
-  readonly maxPacket = undefined;
-  closed = false;
-  readonly #em = new TransportEmitter();
-  constructor(readonly payload: Buffer) {}
-  on<E extends keyof TransportEvents>(e: E, l: TransportEvents[E]): () => void {
-    return this.#em.on(e, l);
-  }
-  async send(p: Buffer): Promise<void> {
-    const h = decodeHeader(p);
-    const rsp = buildPacket({ op: h.op + 1, version: h.version, flags: 0, group: h.group, seq: h.seq, id: h.id }, this.payload);
-    setImmediate(() => this.#em.emit('packet', rsp));
-  }
-  async close(): Promise<void> {
-    this.closed = true;
-    this.#em.emit('close');
-  }
-}
 
 describe('os taskstat: every thread is kept', () => {
   test('two threads with the same name both come back, in the device order', async () => {
@@ -106,7 +85,7 @@ describe('os taskstat: every thread is kept', () => {
     // {_ "tasks": {_ "a": {"prio": 1, "tid": 0, "state": 0}, "a": {"prio": 2, "tid": 1, "state": 0} } }
     const entry = (prio: number, tid: number): number[] => [0xa3, 0x64, ...Buffer.from('prio'), prio, 0x63, ...Buffer.from('tid'), tid, 0x65, ...Buffer.from('state'), 0];
     const payload = Buffer.from([0xbf, 0x65, ...Buffer.from('tasks'), 0xbf, 0x61, 0x61, ...entry(1, 0), 0x61, 0x61, ...entry(2, 1), 0xff, 0xff]);
-    const client = MCUmgrClient.fromTransport(new RawAnswer(payload), { timeoutMs: 2000 });
+    const client = MCUmgrClient.fromTransport(new FixedAnswer(payload), { timeoutMs: 2000 });
     try {
       assert.deepEqual(await client.os.taskStats(), [
         { name: 'a', prio: 1, tid: 0, state: 0 },
@@ -219,8 +198,7 @@ describe('os date-time as Zephyr prints and parses it', () => {
       ['2025-03-04T05:06:07Z', '2025-03-04T05:06:07.000Z'],
       ['2025-03-04T05:06:07.5', '2025-03-04T05:06:07.005Z'],
     ] as const) {
-      const { encodeCbor } = await import('../src/codec/cbor.js');
-      const client = MCUmgrClient.fromTransport(new RawAnswer(encodeCbor({ datetime: text })), { timeoutMs: 2000 });
+      const client = MCUmgrClient.fromTransport(new FixedAnswer({ datetime: text }), { timeoutMs: 2000 });
       try {
         const r = await client.os.dateTime();
         assert.equal(r.text, text);
