@@ -171,6 +171,8 @@ export {
   type TransferResult,
   type ImageUploadOptions,
   type ImageUploadResult,
+  type FileUploadOptions,
+  type FileUploadResult,
   type DownloadOptions,
   type DownloadResult,
   type FirmwareUpdateOptions,
