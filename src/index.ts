@@ -171,8 +171,6 @@ export {
   type TransferResult,
   type ImageUploadOptions,
   type ImageUploadResult,
-  type FileUploadOptions,
-  type FileUploadResult,
   type DownloadOptions,
   type DownloadResult,
   type FirmwareUpdateOptions,
