@@ -141,6 +141,11 @@ describe('acceptFrom defaults and arguments', () => {
       assert.equal(tr.groupAddress, false, host);
       await tr.close();
     }
+    // The directed broadcast of a subnet this host is on (loopback is 127.0.0.0/8 everywhere).
+    const directed = await openUdpTransport({ host: '127.255.255.255' });
+    assert.equal(directed.groupAddress, true);
+    assert.equal(directed.acceptFrom, 'port');
+    await directed.close();
     const v6 = await openUdpTransport({ host: 'ff02::1' });
     assert.equal(v6.groupAddress, true);
     await v6.close();

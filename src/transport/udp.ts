@@ -12,6 +12,7 @@
 import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { TransportEmitter } from './emitter.js';
 import type { Transport, TransportEvents } from './transport.js';
 import { SmpClosedError, SmpFrameSizeError, TransportError } from '../errors.js';
@@ -141,8 +142,8 @@ export async function openUdpTransport(opts: UdpTransportOptions): Promise<UdpTr
       resolve();
     });
   });
-  // The kernel refuses to send to the limited broadcast address without SO_BROADCAST.
-  if (family === 4 && normaliseAddress(address) === '255.255.255.255') socket.setBroadcast(true);
+  // The kernel refuses to send to a broadcast address without SO_BROADCAST.
+  if (family === 4 && isBroadcastAddress(normaliseAddress(address))) socket.setBroadcast(true);
   return new UdpTransport(socket, address, port, family, maxPacket, acceptFrom);
 }
 
@@ -254,11 +255,33 @@ function isGroupAddress(address: string): boolean {
   const a = normaliseAddress(address);
   if (isIP(a) === 4) {
     const first = Number(a.split('.')[0]);
-    return (first >= 224 && first <= 239) || a === '255.255.255.255';
+    return (first >= 224 && first <= 239) || isBroadcastAddress(a);
   }
   // IPv6 multicast is ff00::/8: the first group must have four digits starting with ff
   // ("ff0::1" is 0ff0::1, not multicast).
   return /^ff[0-9a-f]{2}:/.test(a);
+}
+
+/**
+ * The limited broadcast address, or the directed broadcast address of a subnet this host is on
+ * (e.g. 192.168.1.255 on 192.168.1.0/24): a netmask is needed to tell it from a host address.
+ */
+function isBroadcastAddress(ipv4: string): boolean {
+  if (ipv4 === '255.255.255.255') return true;
+  const n = ipv4ToInt(ipv4);
+  for (const list of Object.values(networkInterfaces())) {
+    for (const i of list ?? []) {
+      if (i.family !== 'IPv4') continue;
+      const mask = ipv4ToInt(i.netmask);
+      if (mask >= 0xfffffffe) continue; // /31 and /32 links have no broadcast address
+      if (n === ((ipv4ToInt(i.address) & mask) | ~mask) >>> 0) return true;
+    }
+  }
+  return false;
+}
+
+function ipv4ToInt(a: string): number {
+  return a.split('.').reduce((v, o) => ((v << 8) | Number(o)) >>> 0, 0);
 }
 
 /** Lower-case, without an IPv6 zone, IPv4-mapped IPv6 reduced to IPv4. */
