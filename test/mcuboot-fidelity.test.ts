@@ -201,6 +201,26 @@ describe('upload write alignment (bs_upload: whole write blocks, shorter off)', 
   });
 });
 
+/**
+ * Runs an update that must end, well before its 20 s deadline, with the VerifyError of a device
+ * answering as serial recovery after the reset (`why` matches its message), with no set-state
+ * request reaching the bootloader. The caller checks the flash afterwards.
+ */
+async function updateEndsInRecovery(core: BootloaderAndApp, why: RegExp, mode?: 'test'): Promise<void> {
+  const r = await memoryRig(core);
+  try {
+    const t0 = performance.now();
+    await assert.rejects(
+      r.client.firmwareUpdate(NEW, { ...(mode ? { mode } : {}), resetQuietMs: 600, reconnectTimeoutMs: 20_000 }),
+      (e: unknown) => e instanceof VerifyError && why.test(e.message),
+    );
+    assert.ok(performance.now() - t0 < 10_000, 'well within the deadline');
+    assert.equal(core.recoveryStateWrites.length, 0, 'no set-state request reached the bootloader');
+  } finally {
+    await r.close();
+  }
+}
+
 describe('firmwareUpdate against MCUboot serial recovery', () => {
   for (const imageState of [false, true]) {
     test(`in recovery (image state ${imageState ? 'on' : 'off'}): upload, nothing marked, reset, the application runs the image`, async () => {
@@ -282,54 +302,23 @@ describe('firmwareUpdate against MCUboot serial recovery', () => {
   test('in recovery with the button still held at the reset: a typed error right away, not a wait until the deadline', async () => {
     const core = new BootloaderAndApp(true);
     core.nextBoot = 'button';
-    const r = await memoryRig(core);
-    try {
-      const t0 = performance.now();
-      await assert.rejects(
-        r.client.firmwareUpdate(NEW, { resetQuietMs: 600, reconnectTimeoutMs: 20_000 }),
-        (e: unknown) => e instanceof VerifyError && /serial recovery after the reset/.test(e.message) && /resetQuietMs/.test(e.message),
-      );
-      assert.ok(performance.now() - t0 < 10_000, 'well within the deadline');
-      assert.equal(core.recoveryStateWrites.length, 0);
-      assert.ok(core.app.readSlot(0, 0).subarray(0, NEW.length).equals(NEW), 'the image is in the primary slot, ready for the next boot');
-    } finally {
-      await r.close();
-    }
+    await updateEndsInRecovery(core, /serial recovery after the reset[\s\S]*resetQuietMs/);
+    assert.ok(core.app.readSlot(0, 0).subarray(0, NEW.length).equals(NEW), 'the image is in the primary slot, ready for the next boot');
   });
 
   test('from the application, the device comes back in recovery (button held, no swap yet): typed error, not a timeout', async () => {
     const core = new BootloaderAndApp(false);
     core.nextBoot = 'button';
-    const r = await memoryRig(core);
-    try {
-      const t0 = performance.now();
-      await assert.rejects(
-        r.client.firmwareUpdate(NEW, { resetQuietMs: 600, reconnectTimeoutMs: 20_000 }),
-        (e: unknown) => e instanceof VerifyError && /serial recovery after the reset/.test(e.message),
-      );
-      assert.ok(performance.now() - t0 < 10_000, 'well within the deadline');
-      assert.equal(core.recoveryStateWrites.length, 0);
-    } finally {
-      await r.close();
-    }
+    await updateEndsInRecovery(core, /serial recovery after the reset/);
   });
 
   test('from the application, the test swap ran but BOOT_SERIAL_WAIT_FOR_DFU caught a request: no confirm reaches the bootloader', async () => {
     const core = new BootloaderAndApp(false);
     core.nextBoot = 'dfu-trap';
-    const r = await memoryRig(core);
-    try {
-      await assert.rejects(
-        r.client.firmwareUpdate(NEW, { mode: 'test', resetQuietMs: 600, reconnectTimeoutMs: 20_000 }),
-        (e: unknown) => e instanceof VerifyError && /BOOT_SERIAL_WAIT_FOR_DFU/.test(e.message),
-      );
-      // A confirm here would schedule the secondary slot, which now holds the OLD firmware.
-      assert.equal(core.recoveryStateWrites.length, 0);
-      assert.equal(core.app.slots()[1]!.trailer.magic, 'unset');
-      assert.equal(core.app.slots()[1]!.version, '1.0.0');
-    } finally {
-      await r.close();
-    }
+    await updateEndsInRecovery(core, /BOOT_SERIAL_WAIT_FOR_DFU/, 'test');
+    // A confirm here would schedule the secondary slot, which now holds the OLD firmware.
+    assert.equal(core.app.slots()[1]!.trailer.magic, 'unset');
+    assert.equal(core.app.slots()[1]!.version, '1.0.0');
   });
 
   test('the application path is unchanged: test, reset, confirm once it runs', async () => {
