@@ -1,0 +1,145 @@
+/**
+ * The client's options: their types, defaults and checks, run before any port is opened or byte
+ * sent.
+ * @module
+ */
+import type { SmpVersion } from '../session.js';
+import type { OpenSerialOptions } from '../transport/serial.js';
+import type { UdpTransportOptions } from '../transport/udp.js';
+import { argOptions, describe } from '../groups/util.js';
+
+/** The frame size assumed until the device says otherwise: Zephyr's default netbuf size. */
+export const DEFAULT_FRAME_SIZE = 384;
+/** Default deadline of ordinary requests, ms. */
+export const DEFAULT_TIMEOUT_MS = 5000;
+/** Default deadline of slow requests (first image chunk / slot erase, storage erase, fs hash), ms. */
+export const DEFAULT_LONG_TIMEOUT_MS = 30000;
+/** Smallest frame size accepted. */
+export const MIN_FRAME_SIZE = 64;
+/** Largest frame size accepted (the SMP length field is 16 bits). */
+export const MAX_FRAME_SIZE = 65535;
+
+/** Options of every client constructor. */
+export interface ClientOptions {
+  /** SMP header version: 1 = SMP v2 (default, `err` maps), 0 = SMP v1 (old devices, MCUboot). */
+  version?: SmpVersion;
+  /** Deadline of ordinary requests, ms. Default 5000. */
+  timeoutMs?: number;
+  /** Deadline of slow requests (first image chunk with the slot erase, image erase, storage erase, fs hash, settings save), ms. Default 30000. */
+  longTimeoutMs?: number;
+  /** Deadline of the reset request, ms. Default: `timeoutMs`. */
+  resetTimeoutMs?: number;
+  /**
+   * The device's SMP buffer size (`MCUMGR_TRANSPORT_NETBUF_SIZE`) to assume. Default 384.
+   * {@link MCUmgrClient.useAutoFrameSize} asks the device instead.
+   */
+  frameSize?: number;
+  /** Times an idempotent read (READ op) is resent after a timeout. Default 0. */
+  retries?: number;
+  /**
+   * Whether requests travel in console (base64 line) framing, where the length prefix and CRC
+   * share the device's buffer so requests may be at most `frameSize − 4` bytes. Default: detected
+   * from the transport (a serial transport with the `console` encoding).
+   */
+  consoleFraming?: boolean;
+  /** Close the transport when the client closes (default true). */
+  closeTransport?: boolean;
+}
+
+/**
+ * Options of {@link MCUmgrClient.serial} and {@link MCUmgrClient.usbSerial}: client options plus
+ * the serial transport's (`baudRate`, default 115200; `encoding`: `console` (default), `raw` or
+ * `cobs`; `backend`; …).
+ */
+export interface SerialClientOptions extends ClientOptions, Omit<OpenSerialOptions, 'path' | 'maxPacket'> {}
+
+/** Options of {@link MCUmgrClient.udp}: client options plus UDP settings. */
+export interface UdpClientOptions extends ClientOptions, Omit<UdpTransportOptions, 'host' | 'port'> {}
+
+/** The per-class deadlines, ms. */
+export interface ClientTimeouts {
+  /** Ordinary requests. */
+  default: number;
+  /** Slow requests (erase, first upload chunk, hashing). */
+  long: number;
+  /** The reset request. */
+  reset: number;
+}
+
+export const CLIENT_KEYS = ['version', 'timeoutMs', 'longTimeoutMs', 'resetTimeoutMs', 'frameSize', 'retries', 'consoleFraming', 'closeTransport'] as const;
+
+export interface ResolvedOptions {
+  timeouts: ClientTimeouts;
+  version: SmpVersion;
+  retries: number;
+  frameSize: number;
+  consoleFraming: boolean | undefined;
+  closeTransport: boolean;
+}
+
+/** Validates client options (before any port is opened or byte sent) and fills in defaults. */
+export function resolveOptions(options: ClientOptions | undefined): ResolvedOptions {
+  const o = argOptions('options', options);
+  const timeoutMs = checkMs('options.timeoutMs', o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  if (o.version !== undefined && o.version !== 0 && o.version !== 1) {
+    throw new RangeError(`options.version must be 1 (SMP v2, the default) or 0 (SMP v1), got ${describe(o.version)}`);
+  }
+  if (o.consoleFraming !== undefined && typeof o.consoleFraming !== 'boolean') {
+    throw new TypeError(`options.consoleFraming must be true or false, got ${describe(o.consoleFraming)}`);
+  }
+  if (o.closeTransport !== undefined && typeof o.closeTransport !== 'boolean') {
+    throw new TypeError(`options.closeTransport must be true or false, got ${describe(o.closeTransport)}`);
+  }
+  return {
+    timeouts: {
+      default: timeoutMs,
+      long: checkMs('options.longTimeoutMs', o.longTimeoutMs ?? Math.max(DEFAULT_LONG_TIMEOUT_MS, timeoutMs)),
+      reset: checkMs('options.resetTimeoutMs', o.resetTimeoutMs ?? timeoutMs),
+    },
+    version: o.version ?? 1,
+    retries: checkRetries(o.retries ?? 0),
+    frameSize: checkFrameSize('options.frameSize', o.frameSize ?? DEFAULT_FRAME_SIZE),
+    consoleFraming: o.consoleFraming,
+    closeTransport: o.closeTransport ?? true,
+  };
+}
+
+export function splitOptions(o: Record<string, unknown>): [ClientOptions, Record<string, unknown>] {
+  const client: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if ((CLIENT_KEYS as readonly string[]).includes(k)) client[k] = v;
+    else if (v !== undefined) rest[k] = v;
+  }
+  return [client as ClientOptions, rest];
+}
+
+export function serialPart(c: { baudRate?: number; encoding?: 'console' | 'raw' | 'cobs' }): { baudRate?: number; encoding?: 'console' | 'raw' | 'cobs' } {
+  const o: { baudRate?: number; encoding?: 'console' | 'raw' | 'cobs' } = {};
+  if (c.baudRate !== undefined) o.baudRate = c.baudRate;
+  if (c.encoding !== undefined) o.encoding = c.encoding;
+  return o;
+}
+
+export function checkMs(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 2 ** 31 - 1) {
+    throw new RangeError(`${name} must be a positive number of milliseconds, got ${describe(v)}`);
+  }
+  return v;
+}
+
+export function checkRetries(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 100) {
+    throw new RangeError(`retries must be an integer 0..100, got ${describe(v)}`);
+  }
+  return v;
+}
+
+export function checkFrameSize(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < MIN_FRAME_SIZE || v > MAX_FRAME_SIZE) {
+    throw new RangeError(
+      `${name} must be an integer ${MIN_FRAME_SIZE}..${MAX_FRAME_SIZE} (the device's MCUMGR_TRANSPORT_NETBUF_SIZE, 384 by default), got ${describe(v)}`,
+    );
+  }
+  return v;
+}
