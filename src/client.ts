@@ -9,11 +9,10 @@ import type { CborMap } from './codec/cbor.js';
 import { SmpSession, type SmpResponse, type SmpVersion } from './session.js';
 import { SmpClosedError, SmpDeviceError, TransportError } from './errors.js';
 import type { Transport } from './transport/transport.js';
-import type { OpenSerialOptions } from './transport/serial.js';
 import type { TransferContext } from './transfer/types.js';
 import { firmwareUpdate, type FirmwareUpdateOptions, type FirmwareUpdateResult, type FirmwareUpdateTarget } from './transfer/index.js';
-import { parseConnection, type Connection } from './connection.js';
-import { openUdpTransport, DEFAULT_UDP_PORT, type UdpTransportOptions } from './transport/udp.js';
+import type { Connection } from './connection.js';
+import { DEFAULT_UDP_PORT } from './transport/udp.js';
 import { OsGroup, type McumgrParams } from './groups/os.js';
 import { ImageGroup } from './groups/image.js';
 import { StatGroup } from './groups/stat.js';
@@ -30,13 +29,12 @@ import {
   MAX_FRAME_SIZE,
   MIN_FRAME_SIZE,
   resolveOptions,
-  serialPart,
-  splitOptions,
   type ClientOptions,
   type ClientTimeouts,
   type SerialClientOptions,
   type UdpClientOptions,
 } from './client/options.js';
+import { connectionOpener, reopenLink, serialOpener, udpOpener, usbSerialOpener } from './client/open.js';
 
 export {
   DEFAULT_FRAME_SIZE,
@@ -169,14 +167,7 @@ export class MCUmgrClient implements AsyncDisposable {
    * ```
    */
   static async serial(path: string, options?: SerialClientOptions): Promise<MCUmgrClient> {
-    if (typeof path !== 'string' || path === '') {
-      throw new TypeError(`path must be the serial port's device path (e.g. "/dev/ttyACM0" or "COM3"), got ${describe(path)}`);
-    }
-    const [clientOpts, portOpts] = splitOptions(argOptions('options', options) as Record<string, unknown>);
-    resolveOptions(clientOpts); // fail on bad client options before opening the port
-    const { openSerialTransport } = await import('./transport/serial.js');
-    const open = (): Promise<Transport> => openSerialTransport({ ...(portOpts as Omit<OpenSerialOptions, 'path'>), path });
-    return MCUmgrClient.#wrap(open, clientOpts);
+    return MCUmgrClient.#wrap(...(await serialOpener(path, options)));
   }
 
   /**
@@ -187,18 +178,7 @@ export class MCUmgrClient implements AsyncDisposable {
    * ```
    */
   static async usbSerial(id: string, options?: SerialClientOptions): Promise<MCUmgrClient> {
-    const { findUsbPort, parseUsbSelector } = await import('./transport/list-ports.js');
-    parseUsbSelector(id); // TypeError showing the expected form
-    const [clientOpts, portOpts] = splitOptions(argOptions('options', options) as Record<string, unknown>);
-    resolveOptions(clientOpts);
-    const { openSerialTransport } = await import('./transport/serial.js');
-    // The port is looked up again on every (re)open: after a reset the device may come back
-    // under another path.
-    const open = async (): Promise<Transport> => {
-      const port = await findUsbPort(id); // throws, listing the ports present, when none or several match
-      return openSerialTransport({ ...(portOpts as Omit<OpenSerialOptions, 'path'>), path: port.path });
-    };
-    return MCUmgrClient.#wrap(open, clientOpts);
+    return MCUmgrClient.#wrap(...(await usbSerialOpener(id, options)));
   }
 
   /**
@@ -209,11 +189,7 @@ export class MCUmgrClient implements AsyncDisposable {
    * ```
    */
   static async udp(host: string, port: number = DEFAULT_UDP_PORT, options?: UdpClientOptions): Promise<MCUmgrClient> {
-    const o = argOptions('options', options);
-    const [clientOpts, udpOpts] = splitOptions(o as Record<string, unknown>);
-    resolveOptions(clientOpts);
-    const open = (): Promise<Transport> => openUdpTransport({ ...(udpOpts as Partial<UdpTransportOptions>), host, port });
-    return MCUmgrClient.#wrap(open, clientOpts);
+    return MCUmgrClient.#wrap(...udpOpener(host, port, options));
   }
 
   /**
@@ -223,23 +199,7 @@ export class MCUmgrClient implements AsyncDisposable {
    * `options`.
    */
   static async connect(target: string | Connection, options?: ClientOptions): Promise<MCUmgrClient> {
-    const c = typeof target === 'string' ? parseConnection(target) : target;
-    const base = argOptions('options', options);
-    switch (c.kind) {
-      case 'serial':
-        return MCUmgrClient.serial(c.path, { ...base, ...c.client, ...serialPart(c) });
-      case 'usb':
-        return MCUmgrClient.usbSerial(c.id, { ...base, ...c.client, ...serialPart(c) });
-      case 'udp':
-        return MCUmgrClient.udp(c.host, c.port, {
-          ...base,
-          ...c.client,
-          ...(c.mtu !== undefined ? { mtu: c.mtu } : {}),
-          ...(c.acceptFrom !== undefined ? { acceptFrom: c.acceptFrom } : {}),
-        });
-      default:
-        throw new TypeError(`target must be a connection string or a parsed connection, got ${describe(target)}`);
-    }
+    return MCUmgrClient.#wrap(...(await connectionOpener(target, options)));
   }
 
   static async #wrap(open: () => Promise<Transport>, opts: ClientOptions): Promise<MCUmgrClient> {
@@ -299,13 +259,7 @@ export class MCUmgrClient implements AsyncDisposable {
     }
     this.#reconnecting ??= (async () => {
       try {
-        this.#session.close();
-        await this.#transport.close().catch(() => undefined);
-        const t = await open();
-        if (this.#closing) {
-          await t.close();
-          throw new SmpClosedError();
-        }
+        const t = await reopenLink({ session: this.#session, transport: this.#transport }, open, () => this.#closing !== undefined);
         this.#transport = t;
         this.#consoleFraming = this.#consoleFramingOption ?? detectConsoleFraming(t);
         this.#session = new SmpSession(t, { version: this.#version, timeoutMs: this.#timeouts.default });
