@@ -21,10 +21,9 @@ import { FsGroup } from './groups/fs.js';
 import { ShellGroup } from './groups/shell.js';
 import { EnumGroup } from './groups/enum.js';
 import { BasicGroup } from './groups/basic.js';
-import { argCall, argOptions, describe, type CallOptions, type GroupHost, type GroupRequest, type TimeoutClass } from './groups/util.js';
+import { argBool, argCall, argInt, argMs, argOptions, describe, type CallOptions, type GroupHost, type GroupRequest, type TimeoutClass } from './groups/util.js';
 import {
   checkFrameSize,
-  checkMs,
   checkRetries,
   MAX_FRAME_SIZE,
   MIN_FRAME_SIZE,
@@ -283,9 +282,9 @@ export class MCUmgrClient implements AsyncDisposable {
       if (k !== 'default' && k !== 'long' && k !== 'reset') throw new RangeError(`timeouts.${k} is not a timeout class; use default, long or reset`);
     }
     const next = {
-      default: checkMs('timeouts.default', o.default ?? this.#timeouts.default),
-      long: checkMs('timeouts.long', o.long ?? this.#timeouts.long),
-      reset: checkMs('timeouts.reset', o.reset ?? this.#timeouts.reset),
+      default: argMs('timeouts.default', o.default ?? this.#timeouts.default),
+      long: argMs('timeouts.long', o.long ?? this.#timeouts.long),
+      reset: argMs('timeouts.reset', o.reset ?? this.#timeouts.reset),
     };
     Object.assign(this.#timeouts, next);
     this.#session.timeoutMs = next.default;
@@ -393,18 +392,14 @@ export class MCUmgrClient implements AsyncDisposable {
    */
   async raw(op: number, group: number, id: number, body: CborMap | Uint8Array = {}, options?: RawRequestOptions): Promise<SmpResponse> {
     if (op !== Op.READ && op !== Op.WRITE) throw new RangeError(`op must be Op.READ (0) or Op.WRITE (2), got ${describe(op)}`);
-    if (typeof group !== 'number' || !Number.isInteger(group) || group < 0 || group > 0xffff) {
-      throw new RangeError(`group must be an integer 0..65535, got ${describe(group)}`);
-    }
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0xff) {
-      throw new RangeError(`id must be an integer 0..255, got ${describe(id)}`);
-    }
+    argInt('group', group, 0, 0xffff);
+    argInt('id', id, 0, 0xff);
     if (!(body instanceof Uint8Array) && (body === null || typeof body !== 'object' || Array.isArray(body))) {
       throw new TypeError(`body must be a plain object (a CBOR map) or encoded CBOR bytes, got ${describe(body)}`);
     }
     const o = argOptions('options', options);
     const call = argCall(o);
-    if (o.rawErrors !== undefined && typeof o.rawErrors !== 'boolean') throw new TypeError(`options.rawErrors must be true or false, got ${describe(o.rawErrors)}`);
+    if (o.rawErrors !== undefined) argBool('options.rawErrors', o.rawErrors);
     return this.#request(op, group, id, body, { ...call, rawErrors: o.rawErrors });
   }
 

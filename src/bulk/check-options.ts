@@ -7,6 +7,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { MAX_WINDOW } from '../transfer/window.js';
 import { parseConnection } from '../connection.js';
 import { readImageFile } from '../image/index.js';
+import { argBool, argInt, argNumber, argOptions, describe } from '../groups/util.js';
 import type { BulkCommand, BulkDeviceOptions, BulkDeviceResult, BulkOptions, BulkTarget, ProgressMessage } from './types.js';
 
 /** Keys of {@link BulkDeviceOptions} (what a target may override). */
@@ -60,18 +61,18 @@ export async function loadImage(image: Uint8Array | string | undefined): Promise
 }
 
 export function checkOptions(options: BulkOptions): BulkOptions {
-  if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
+  argOptions('options', options);
   for (const k of Object.keys(options)) {
     if (!(DEVICE_KEYS as readonly string[]).includes(k) && !(JOB_KEYS as readonly string[]).includes(k)) {
       throw new RangeError(`options.${k} is not a bulkFlash option; use one of ${[...JOB_KEYS, ...DEVICE_KEYS].join(', ')}`);
     }
   }
   const o = options;
-  if (o.concurrency !== undefined) checkInt('options.concurrency', o.concurrency, 1, 1024);
-  if (o.threads !== undefined) checkInt('options.threads', o.threads, 1, 256);
-  if (o.deadlineMs !== undefined) checkNumber('options.deadlineMs', o.deadlineMs, 1, 2 ** 31 - 1);
-  if (o.progressIntervalMs !== undefined) checkNumber('options.progressIntervalMs', o.progressIntervalMs, 0, 60_000);
-  if (o.abortGraceMs !== undefined) checkNumber('options.abortGraceMs', o.abortGraceMs, 0, 60_000);
+  if (o.concurrency !== undefined) argInt('options.concurrency', o.concurrency, 1, 1024);
+  if (o.threads !== undefined) argInt('options.threads', o.threads, 1, 256);
+  if (o.deadlineMs !== undefined) argNumber('options.deadlineMs', o.deadlineMs, 1, 2 ** 31 - 1);
+  if (o.progressIntervalMs !== undefined) argNumber('options.progressIntervalMs', o.progressIntervalMs, 0, 60_000);
+  if (o.abortGraceMs !== undefined) argNumber('options.abortGraceMs', o.abortGraceMs, 0, 60_000);
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
     throw new TypeError(`options.onProgress must be a function, got ${describe(o.onProgress)}`);
   }
@@ -165,17 +166,17 @@ export function checkDeviceOptions(where: string, o: BulkDeviceOptions): void {
     if (!(DEVICE_KEYS as readonly string[]).includes(k)) throw new RangeError(`${where}.${k} is not a per-device option; use one of ${DEVICE_KEYS.join(', ')}`);
   }
   if (o.mode !== undefined && o.mode !== 'test' && o.mode !== 'confirm') throw new RangeError(`${where}.mode must be 'test' or 'confirm', got ${describe(o.mode)}`);
-  if (o.window !== undefined && o.window !== 'auto') checkInt(`${where}.window`, o.window, 1, MAX_WINDOW);
-  if (o.maxWindow !== undefined) checkInt(`${where}.maxWindow`, o.maxWindow, 1, MAX_WINDOW);
-  if (o.chunkSize !== undefined) checkInt(`${where}.chunkSize`, o.chunkSize, 1, 65535);
-  if (o.retries !== undefined) checkInt(`${where}.retries`, o.retries, 0, 100);
-  if (o.image !== undefined) checkInt(`${where}.image`, o.image, 0, 255);
-  if (o.maxTimeouts !== undefined) checkInt(`${where}.maxTimeouts`, o.maxTimeouts, 0, 1000);
+  if (o.window !== undefined && o.window !== 'auto') argInt(`${where}.window`, o.window, 1, MAX_WINDOW);
+  if (o.maxWindow !== undefined) argInt(`${where}.maxWindow`, o.maxWindow, 1, MAX_WINDOW);
+  if (o.chunkSize !== undefined) argInt(`${where}.chunkSize`, o.chunkSize, 1, 65535);
+  if (o.retries !== undefined) argInt(`${where}.retries`, o.retries, 0, 100);
+  if (o.image !== undefined) argInt(`${where}.image`, o.image, 0, 255);
+  if (o.maxTimeouts !== undefined) argInt(`${where}.maxTimeouts`, o.maxTimeouts, 0, 1000);
   for (const k of ['timeoutMs', 'firstTimeoutMs', 'reconnectTimeoutMs'] as const) {
-    if (o[k] !== undefined) checkNumber(`${where}.${k}`, o[k], 1, 2 ** 31 - 1);
+    if (o[k] !== undefined) argNumber(`${where}.${k}`, o[k], 1, 2 ** 31 - 1);
   }
   for (const k of ['reset', 'verify', 'force', 'confirmAfterTest', 'upgrade', 'autoFrameSize'] as const) {
-    if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new TypeError(`${where}.${k} must be true or false, got ${describe(o[k])}`);
+    if (o[k] !== undefined) argBool(`${where}.${k}`, o[k]);
   }
   if (o.client !== undefined && (o.client === null || typeof o.client !== 'object')) throw new TypeError(`${where}.client must be an object of client options`);
   checkCloneable(where, o);
@@ -187,24 +188,4 @@ export function checkCloneable(where: string, v: unknown): void {
   } catch {
     throw new TypeError(`${where} must hold plain data only (it is copied into a worker thread); remove functions and class instances`);
   }
-}
-
-export function checkInt(name: string, v: unknown, min: number, max: number): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new RangeError(`${name} must be an integer ${min}..${max}, got ${describe(v)}`);
-  }
-}
-
-export function checkNumber(name: string, v: unknown, min: number, max: number): void {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    throw new RangeError(`${name} must be a number ${min}..${max}, got ${describe(v)}`);
-  }
-}
-
-export function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return `an array of ${v.length}`;
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
-  if (typeof v === 'object') return v.constructor?.name ? `a ${v.constructor.name}` : 'an object';
-  return `${typeof v} ${String(v)}`;
 }

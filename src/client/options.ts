@@ -6,7 +6,7 @@
 import type { SmpVersion } from '../session.js';
 import type { OpenSerialOptions } from '../transport/serial.js';
 import type { UdpTransportOptions } from '../transport/udp.js';
-import { argOptions, describe } from '../groups/util.js';
+import { argBool, argInt, argMs, argOptions, describe } from '../groups/util.js';
 
 /** The frame size assumed until the device says otherwise: Zephyr's default netbuf size. */
 export const DEFAULT_FRAME_SIZE = 384;
@@ -80,21 +80,17 @@ export interface ResolvedOptions {
 /** Validates client options (before any port is opened or byte sent) and fills in defaults. */
 export function resolveOptions(options: ClientOptions | undefined): ResolvedOptions {
   const o = argOptions('options', options);
-  const timeoutMs = checkMs('options.timeoutMs', o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const timeoutMs = argMs('options.timeoutMs', o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   if (o.version !== undefined && o.version !== 0 && o.version !== 1) {
     throw new RangeError(`options.version must be 1 (SMP v2, the default) or 0 (SMP v1), got ${describe(o.version)}`);
   }
-  if (o.consoleFraming !== undefined && typeof o.consoleFraming !== 'boolean') {
-    throw new TypeError(`options.consoleFraming must be true or false, got ${describe(o.consoleFraming)}`);
-  }
-  if (o.closeTransport !== undefined && typeof o.closeTransport !== 'boolean') {
-    throw new TypeError(`options.closeTransport must be true or false, got ${describe(o.closeTransport)}`);
-  }
+  if (o.consoleFraming !== undefined) argBool('options.consoleFraming', o.consoleFraming);
+  if (o.closeTransport !== undefined) argBool('options.closeTransport', o.closeTransport);
   return {
     timeouts: {
       default: timeoutMs,
-      long: checkMs('options.longTimeoutMs', o.longTimeoutMs ?? Math.max(DEFAULT_LONG_TIMEOUT_MS, timeoutMs)),
-      reset: checkMs('options.resetTimeoutMs', o.resetTimeoutMs ?? timeoutMs),
+      long: argMs('options.longTimeoutMs', o.longTimeoutMs ?? Math.max(DEFAULT_LONG_TIMEOUT_MS, timeoutMs)),
+      reset: argMs('options.resetTimeoutMs', o.resetTimeoutMs ?? timeoutMs),
     },
     version: o.version ?? 1,
     retries: checkRetries(o.retries ?? 0),
@@ -121,25 +117,12 @@ export function serialPart(c: { baudRate?: number; encoding?: 'console' | 'raw' 
   return o;
 }
 
-export function checkMs(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 2 ** 31 - 1) {
-    throw new RangeError(`${name} must be a positive number of milliseconds, got ${describe(v)}`);
-  }
-  return v;
-}
-
-export function checkRetries(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 100) {
-    throw new RangeError(`retries must be an integer 0..100, got ${describe(v)}`);
-  }
-  return v;
-}
-
+/** Checks a frame size: the device's netbuf size, within what the 16-bit SMP length carries. */
 export function checkFrameSize(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < MIN_FRAME_SIZE || v > MAX_FRAME_SIZE) {
-    throw new RangeError(
-      `${name} must be an integer ${MIN_FRAME_SIZE}..${MAX_FRAME_SIZE} (the device's MCUMGR_TRANSPORT_NETBUF_SIZE, 384 by default), got ${describe(v)}`,
-    );
-  }
-  return v;
+  return argInt(name, v, MIN_FRAME_SIZE, MAX_FRAME_SIZE, "the device's MCUMGR_TRANSPORT_NETBUF_SIZE, 384 by default");
+}
+
+/** Checks the retries of idempotent reads. */
+export function checkRetries(v: unknown): number {
+  return argInt('retries', v, 0, 100);
 }
