@@ -10,14 +10,12 @@ import { SmpSession, type SmpResponse, type SmpVersion } from './session.js';
 import { SmpClosedError, SmpDeviceError, TransportError } from './errors.js';
 import type { Transport } from './transport/transport.js';
 import type { TransferContext } from './transfer/types.js';
-import { firmwareUpdate, type FirmwareUpdateOptions, type FirmwareUpdateResult, type FirmwareUpdateTarget } from './transfer/index.js';
+import { firmwareUpdate, type FirmwareUpdateOptions, type FirmwareUpdateResult, type FirmwareUpdateTarget } from './workflows/firmware-update.js';
 import type { Connection } from './connection.js';
 import { DEFAULT_UDP_PORT } from './transport/udp.js';
 import { OsGroup, type McumgrParams } from './groups/os.js';
-import { ImageGroup } from './groups/image.js';
 import { StatGroup } from './groups/stat.js';
 import { SettingsGroup } from './groups/settings.js';
-import { FsGroup } from './groups/fs.js';
 import { ShellGroup } from './groups/shell.js';
 import { EnumGroup } from './groups/enum.js';
 import { BasicGroup } from './groups/basic.js';
@@ -27,12 +25,16 @@ import {
   checkRetries,
   MAX_FRAME_SIZE,
   MIN_FRAME_SIZE,
+  mergeTimeouts,
   resolveOptions,
+  type AutoFrameSize,
   type ClientOptions,
   type ClientTimeouts,
+  type RawRequestOptions,
   type SerialClientOptions,
   type UdpClientOptions,
 } from './client/options.js';
+import { ClientFsGroup, ClientImageGroup } from './client/transfers.js';
 import { connectionOpener, reopenLink, serialOpener, udpOpener, usbSerialOpener } from './client/open.js';
 
 export {
@@ -45,25 +47,9 @@ export {
   type SerialClientOptions,
   type UdpClientOptions,
   type ClientTimeouts,
+  type AutoFrameSize,
+  type RawRequestOptions,
 } from './client/options.js';
-
-/** What {@link MCUmgrClient.useAutoFrameSize} settled on. */
-export interface AutoFrameSize {
-  /** The frame size now in use. */
-  frameSize: number;
-  /** The largest request now allowed (frame size, minus 4 over console serial, capped by the transport). */
-  maxRequest: number;
-  /** The device's buffer count, when it answered. */
-  bufCount: number | undefined;
-  /** `device` when the device answered `os mcumgr params`, `fallback` when it does not support it. */
-  source: 'device' | 'fallback';
-}
-
-/** Options of {@link MCUmgrClient.raw}. */
-export interface RawRequestOptions extends CallOptions {
-  /** Resolve with error answers instead of throwing {@link SmpDeviceError}. */
-  rawErrors?: boolean;
-}
 
 /**
  * A connection to one MCUmgr device.
@@ -80,13 +66,13 @@ export class MCUmgrClient implements AsyncDisposable {
   /** OS group (0): echo, reset, date-time, params, info, … */
   readonly os: OsGroup;
   /** Image group (1): slot list, test/confirm, upload, erase, slot info. */
-  readonly image: ImageGroup;
+  readonly image: ClientImageGroup;
   /** Statistics group (2). */
   readonly stat: StatGroup;
   /** Settings group (3). */
   readonly settings: SettingsGroup;
   /** File system group (8). */
-  readonly fs: FsGroup;
+  readonly fs: ClientFsGroup;
   /** Shell group (9). */
   readonly shell: ShellGroup;
   /** Enumeration group (10). */
@@ -132,7 +118,6 @@ export class MCUmgrClient implements AsyncDisposable {
 
     const host: GroupHost = {
       request: (op, group, id, body, opts) => this.#request(op, group, id, body, opts),
-      transferContext: () => this.transferContext(),
       serialEncoding: () => this.#serialEncoding(),
       timeoutFor: (cls) => this.#timeouts[cls],
       rememberParams: (p) => {
@@ -140,10 +125,10 @@ export class MCUmgrClient implements AsyncDisposable {
       },
     };
     this.os = new OsGroup(host);
-    this.image = new ImageGroup(host);
+    this.image = new ClientImageGroup(host, () => this.transferContext());
     this.stat = new StatGroup(host);
     this.settings = new SettingsGroup(host);
-    this.fs = new FsGroup(host);
+    this.fs = new ClientFsGroup(host, () => this.transferContext());
     this.shell = new ShellGroup(host);
     this.enum = new EnumGroup(host);
     this.basic = new BasicGroup(host);
@@ -277,15 +262,7 @@ export class MCUmgrClient implements AsyncDisposable {
 
   /** Changes some of the per-class deadlines. */
   setTimeouts(t: Partial<ClientTimeouts>): void {
-    const o = argOptions('timeouts', t);
-    for (const k of Object.keys(o)) {
-      if (k !== 'default' && k !== 'long' && k !== 'reset') throw new RangeError(`timeouts.${k} is not a timeout class; use default, long or reset`);
-    }
-    const next = {
-      default: argMs('timeouts.default', o.default ?? this.#timeouts.default),
-      long: argMs('timeouts.long', o.long ?? this.#timeouts.long),
-      reset: argMs('timeouts.reset', o.reset ?? this.#timeouts.reset),
-    };
+    const next = mergeTimeouts(this.#timeouts, t);
     Object.assign(this.#timeouts, next);
     this.#session.timeoutMs = next.default;
   }

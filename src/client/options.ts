@@ -4,6 +4,7 @@
  * @module
  */
 import type { SmpVersion } from '../session.js';
+import type { CallOptions } from '../groups/util.js';
 import type { OpenSerialOptions } from '../transport/serial.js';
 import type { UdpTransportOptions } from '../transport/udp.js';
 import { argBool, argInt, argMs, argOptions, describe } from '../groups/util.js';
@@ -66,6 +67,24 @@ export interface ClientTimeouts {
   reset: number;
 }
 
+/** What {@link MCUmgrClient.useAutoFrameSize} settled on. */
+export interface AutoFrameSize {
+  /** The frame size now in use. */
+  frameSize: number;
+  /** The largest request now allowed (frame size, minus 4 over console serial, capped by the transport). */
+  maxRequest: number;
+  /** The device's buffer count, when it answered. */
+  bufCount: number | undefined;
+  /** `device` when the device answered `os mcumgr params`, `fallback` when it does not support it. */
+  source: 'device' | 'fallback';
+}
+
+/** Options of {@link MCUmgrClient.raw}. */
+export interface RawRequestOptions extends CallOptions {
+  /** Resolve with error answers instead of throwing {@link SmpDeviceError}. */
+  rawErrors?: boolean;
+}
+
 export const CLIENT_KEYS = ['version', 'timeoutMs', 'longTimeoutMs', 'resetTimeoutMs', 'frameSize', 'retries', 'consoleFraming', 'closeTransport'] as const;
 
 export interface ResolvedOptions {
@@ -120,6 +139,19 @@ export function serialPart(c: { baudRate?: number; encoding?: 'console' | 'raw' 
 /** Checks a frame size: the device's netbuf size, within what the 16-bit SMP length carries. */
 export function checkFrameSize(name: string, v: unknown): number {
   return argInt(name, v, MIN_FRAME_SIZE, MAX_FRAME_SIZE, "the device's MCUMGR_TRANSPORT_NETBUF_SIZE, 384 by default");
+}
+
+/** Checks a change of the per-class deadlines and merges it into the current ones. */
+export function mergeTimeouts(current: ClientTimeouts, t: Partial<ClientTimeouts>): ClientTimeouts {
+  const o = argOptions('timeouts', t);
+  for (const k of Object.keys(o)) {
+    if (k !== 'default' && k !== 'long' && k !== 'reset') throw new RangeError(`timeouts.${k} is not a timeout class; use default, long or reset`);
+  }
+  return {
+    default: argMs('timeouts.default', o.default ?? current.default),
+    long: argMs('timeouts.long', o.long ?? current.long),
+    reset: argMs('timeouts.reset', o.reset ?? current.reset),
+  };
 }
 
 /** Checks the retries of idempotent reads. */

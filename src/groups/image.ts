@@ -1,18 +1,16 @@
 /**
- * Image management group (group 1, PROTOCOL.md §3.2): the slot list, test/confirm, upload,
- * erase, slot info.
+ * Image management group (group 1, PROTOCOL.md §3.2): the slot list, test/confirm, erase, slot
+ * info. The upload is a transfer (`transfer/image-upload.ts`); the client offers it as
+ * `client.image.upload`.
  * @module
  */
 import { Op } from '../codec/header.js';
 import type { CborMap } from '../codec/cbor.js';
 import { Group, ImageCmd, OsCmd } from '../protocol/ids.js';
 import { ImageStateError } from '../errors.js';
-import { uploadImage } from '../transfer/index.js';
-import type { UploadSource } from '../transfer/types.js';
 import {
   argBytes,
   argCall,
-  argOptions,
   argUint,
   need,
   needMap,
@@ -65,11 +63,6 @@ export interface ImageSlotInfo {
   /** Largest image the device accepts, when it says. */
   maxImageSize?: number;
 }
-
-/** The image upload's options (those of the transfer engine's `uploadImage`). */
-export type ImageUploadOptions = NonNullable<Parameters<typeof uploadImage>[2]>;
-/** What an image upload resolves with. */
-export type ImageUploadResult = Awaited<ReturnType<typeof uploadImage>>;
 
 /** Hash lengths accepted by test/confirm: SHA-256 (Zephyr), SHA-384/512 (some MCUboot builds). */
 const HASH_LENGTHS = [32, 48, 64] as const;
@@ -161,18 +154,6 @@ export class ImageGroup {
     const call = argCall(options);
     const { body } = await this.#host.request(Op.READ, Group.OS, OsCmd.CONSOLE_ECHO, {}, { ...call, rawErrors: true });
     return body.rc === 0 && body.err === undefined;
-  }
-
-  /**
-   * Uploads an MCUboot image (bytes, a file path, or an async iterable of chunks) with the
-   * pipelined transfer engine. The first chunk waits for the slot erase (long timeout).
-   */
-  async upload(source: UploadSource, options?: ImageUploadOptions): Promise<ImageUploadResult> {
-    const o = argOptions('options', options);
-    return uploadImage(this.#host.transferContext(), source, {
-      ...o,
-      firstTimeoutMs: o.firstTimeoutMs ?? this.#host.timeoutFor('long'),
-    });
   }
 
   /**

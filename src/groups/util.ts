@@ -7,7 +7,6 @@
 import type { CborMap } from '../codec/cbor.js';
 import { SmpResponseError } from '../errors.js';
 import type { SmpResponse } from '../session.js';
-import type { TransferContext } from '../transfer/types.js';
 import { describe } from '../describe.js';
 
 export { describe };
@@ -38,8 +37,6 @@ export interface GroupHost {
    * rejects with `SmpClosedError` once the client is closed.
    */
   request(op: number, group: number, id: number, body: CborMap, opts?: GroupRequest): Promise<SmpResponse>;
-  /** The transfer context (session, request size limit, window cap). */
-  transferContext(): TransferContext;
   /** The serial encoding when the link is serial, else `undefined` (UDP, in-memory). */
   serialEncoding(): 'console' | 'raw' | 'cobs' | undefined;
   /** The deadline of a timeout class, in ms. */

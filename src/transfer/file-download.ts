@@ -30,6 +30,11 @@ export interface DownloadResult extends TransferResult {
   verified: FsVerification | undefined;
 }
 
+/** Options of `client.fs.download`: those of {@link downloadFile}. */
+export type FileDownloadOptions = DownloadOptions;
+/** What `client.fs.download` resolves with. */
+export type FileDownloadResult = DownloadResult;
+
 /**
  * Downloads a file from the device's file system.
  * @example
