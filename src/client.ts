@@ -19,7 +19,7 @@ import { SettingsGroup } from './groups/settings.js';
 import { ShellGroup } from './groups/shell.js';
 import { EnumGroup } from './groups/enum.js';
 import { BasicGroup } from './groups/basic.js';
-import { argBool, argCall, argInt, argMs, argOptions, describe, type CallOptions, type GroupHost, type GroupRequest, type TimeoutClass } from './groups/util.js';
+import { argBool, argCall, argInt, argOptions, describe, type CallOptions, type GroupHost, type GroupRequest } from './groups/util.js';
 import {
   checkFrameSize,
   checkRetries,

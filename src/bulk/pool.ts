@@ -23,9 +23,7 @@ import type {
   BulkStep,
   BulkTarget,
   FromWorker,
-  ProgressMessage,
   ToWorker,
-  WireJob,
   WorkerOutcome,
   WorkerTask,
 } from './types.js';

@@ -139,3 +139,24 @@ export class FsGroup {
     await this.#host.request(Op.WRITE, Group.FS, FsCmd.CLOSE, {}, call);
   }
 }
+
+/**
+ * The fields of a file upload request (command 0) other than `data`, which the transfer appends
+ * once it has sized the chunk: the first chunk also carries the file's size (`len`).
+ */
+export function fileUploadFields(name: string, off: number, len?: number): CborMap {
+  return len === undefined ? { name, off } : { name, off: 0, len };
+}
+
+/** The request of one file download chunk (command 0, read). */
+export function fileDownloadRequest(name: string, off: number): CborMap {
+  return { name, off };
+}
+
+/** The data of a file download answer at `off`, checked against the file size `total`. */
+export function fileDownloadData(body: CborMap, off: number, total: number): Buffer {
+  const d = body.data;
+  if (!Buffer.isBuffer(d)) throw new SmpResponseError(`download answer at offset ${off} has no "data" byte string`);
+  if (off + d.length > total) throw new SmpResponseError(`download answer at offset ${off} runs past the file size ${total}`);
+  return d;
+}

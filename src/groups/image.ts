@@ -216,3 +216,32 @@ export function parseStateList(body: CborMap, what: string): ImageSlotState[] {
     };
   });
 }
+
+/** What the first chunk of an image upload says about the image. */
+export interface ImageUploadHead {
+  /** Image number (multi-image devices). */
+  image: number;
+  /** Size of the whole image, bytes. */
+  len: number;
+  /** SHA-256 of the whole image, when sent: lets an interrupted upload resume. */
+  sha?: Buffer;
+  /** Ask the device to refuse an image not newer than the running one. */
+  upgrade?: boolean;
+}
+
+/**
+ * The fields of an image upload request (command 1) other than `data`, which the transfer
+ * appends once it has sized the chunk: the first chunk (`head` given) names the image, its size
+ * and hash; the others only their offset.
+ */
+export function imageUploadFields(off: number, head?: ImageUploadHead): CborMap {
+  return head
+    ? {
+        image: head.image,
+        len: head.len,
+        off: 0,
+        ...(head.sha === undefined ? {} : { sha: head.sha }),
+        ...(head.upgrade ? { upgrade: true } : {}),
+      }
+    : { off };
+}

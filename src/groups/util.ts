@@ -6,7 +6,7 @@
  */
 import type { CborMap } from '../codec/cbor.js';
 import { SmpResponseError } from '../errors.js';
-import type { SmpResponse } from '../session.js';
+import { throwIfDeviceError, type SmpResponse } from '../session.js';
 import { describe } from '../describe.js';
 
 export { describe };
@@ -238,4 +238,17 @@ export function opt<K extends FieldKind>(body: CborMap, key: string, kind: K, wh
 export function needMap(v: unknown, path: string, what: string): CborMap {
   if (!isKind(v, 'map')) throw new SmpResponseError(`the device's answer to ${what} has ${path} as ${describe(v)}, expected a map`);
   return v as CborMap;
+}
+
+/**
+ * The `off` of an upload answer (image or file upload), after turning device errors into
+ * exceptions: where the device wants the next chunk.
+ */
+export function uploadAnswerOffset(rsp: SmpResponse, group: number, command: number): number {
+  throwIfDeviceError(rsp, group, command);
+  const off = rsp.body.off;
+  if (typeof off !== 'number' || !Number.isInteger(off) || off < 0) {
+    throw new SmpResponseError(`upload answer has no valid "off" field (got ${JSON.stringify(off)})`);
+  }
+  return off;
 }
