@@ -9,98 +9,47 @@ import type { CborMap } from './codec/cbor.js';
 import { SmpSession, type SmpResponse, type SmpVersion } from './session.js';
 import { SmpClosedError, SmpDeviceError, TransportError } from './errors.js';
 import type { Transport } from './transport/transport.js';
-import type { OpenSerialOptions } from './transport/serial.js';
 import type { TransferContext } from './transfer/types.js';
-import { firmwareUpdate, type FirmwareUpdateOptions, type FirmwareUpdateResult, type FirmwareUpdateTarget } from './transfer/index.js';
-import { parseConnection, type Connection } from './connection.js';
-import { openUdpTransport, DEFAULT_UDP_PORT, type UdpTransportOptions } from './transport/udp.js';
+import { firmwareUpdate, type FirmwareUpdateOptions, type FirmwareUpdateResult, type FirmwareUpdateTarget } from './workflows/firmware-update.js';
+import type { Connection } from './connection.js';
+import { DEFAULT_UDP_PORT } from './transport/udp.js';
 import { OsGroup, type McumgrParams } from './groups/os.js';
-import { ImageGroup } from './groups/image.js';
 import { StatGroup } from './groups/stat.js';
 import { SettingsGroup } from './groups/settings.js';
-import { FsGroup } from './groups/fs.js';
 import { ShellGroup } from './groups/shell.js';
 import { EnumGroup } from './groups/enum.js';
 import { BasicGroup } from './groups/basic.js';
-import { argCall, argOptions, describe, type CallOptions, type GroupHost, type GroupRequest, type TimeoutClass } from './groups/util.js';
+import { argBool, argCall, argInt, argOptions, describe, type CallOptions, type GroupHost, type GroupRequest } from './groups/util.js';
+import {
+  checkFrameSize,
+  checkRetries,
+  MAX_FRAME_SIZE,
+  MIN_FRAME_SIZE,
+  mergeTimeouts,
+  resolveOptions,
+  type AutoFrameSize,
+  type ClientOptions,
+  type ClientTimeouts,
+  type RawRequestOptions,
+  type SerialClientOptions,
+  type UdpClientOptions,
+} from './client/options.js';
+import { ClientFsGroup, ClientImageGroup } from './client/transfers.js';
+import { connectionOpener, reopenLink, serialOpener, udpOpener, usbSerialOpener } from './client/open.js';
 
-/** The frame size assumed until the device says otherwise: Zephyr's default netbuf size. */
-export const DEFAULT_FRAME_SIZE = 384;
-/** Default deadline of ordinary requests, ms. */
-export const DEFAULT_TIMEOUT_MS = 5000;
-/** Default deadline of slow requests (first image chunk / slot erase, storage erase, fs hash), ms. */
-export const DEFAULT_LONG_TIMEOUT_MS = 30000;
-/** Smallest frame size accepted. */
-export const MIN_FRAME_SIZE = 64;
-/** Largest frame size accepted (the SMP length field is 16 bits). */
-export const MAX_FRAME_SIZE = 65535;
-
-/** Options of every client constructor. */
-export interface ClientOptions {
-  /** SMP header version: 1 = SMP v2 (default, `err` maps), 0 = SMP v1 (old devices, MCUboot). */
-  version?: SmpVersion;
-  /** Deadline of ordinary requests, ms. Default 5000. */
-  timeoutMs?: number;
-  /** Deadline of slow requests (first image chunk with the slot erase, image erase, storage erase, fs hash, settings save), ms. Default 30000. */
-  longTimeoutMs?: number;
-  /** Deadline of the reset request, ms. Default: `timeoutMs`. */
-  resetTimeoutMs?: number;
-  /**
-   * The device's SMP buffer size (`MCUMGR_TRANSPORT_NETBUF_SIZE`) to assume. Default 384.
-   * {@link MCUmgrClient.useAutoFrameSize} asks the device instead.
-   */
-  frameSize?: number;
-  /** Times an idempotent read (READ op) is resent after a timeout. Default 0. */
-  retries?: number;
-  /**
-   * Whether requests travel in console (base64 line) framing, where the length prefix and CRC
-   * share the device's buffer so requests may be at most `frameSize − 4` bytes. Default: detected
-   * from the transport (a serial transport with the `console` encoding).
-   */
-  consoleFraming?: boolean;
-  /** Close the transport when the client closes (default true). */
-  closeTransport?: boolean;
-}
-
-/**
- * Options of {@link MCUmgrClient.serial} and {@link MCUmgrClient.usbSerial}: client options plus
- * the serial transport's (`baudRate`, default 115200; `encoding`: `console` (default), `raw` or
- * `cobs`; `backend`; …).
- */
-export interface SerialClientOptions extends ClientOptions, Omit<OpenSerialOptions, 'path' | 'maxPacket'> {}
-
-/** Options of {@link MCUmgrClient.udp}: client options plus UDP settings. */
-export interface UdpClientOptions extends ClientOptions, Omit<UdpTransportOptions, 'host' | 'port'> {}
-
-/** The per-class deadlines, ms. */
-export interface ClientTimeouts {
-  /** Ordinary requests. */
-  default: number;
-  /** Slow requests (erase, first upload chunk, hashing). */
-  long: number;
-  /** The reset request. */
-  reset: number;
-}
-
-/** What {@link MCUmgrClient.useAutoFrameSize} settled on. */
-export interface AutoFrameSize {
-  /** The frame size now in use. */
-  frameSize: number;
-  /** The largest request now allowed (frame size, minus 4 over console serial, capped by the transport). */
-  maxRequest: number;
-  /** The device's buffer count, when it answered. */
-  bufCount: number | undefined;
-  /** `device` when the device answered `os mcumgr params`, `fallback` when it does not support it. */
-  source: 'device' | 'fallback';
-}
-
-/** Options of {@link MCUmgrClient.raw}. */
-export interface RawRequestOptions extends CallOptions {
-  /** Resolve with error answers instead of throwing {@link SmpDeviceError}. */
-  rawErrors?: boolean;
-}
-
-const CLIENT_KEYS = ['version', 'timeoutMs', 'longTimeoutMs', 'resetTimeoutMs', 'frameSize', 'retries', 'consoleFraming', 'closeTransport'] as const;
+export {
+  DEFAULT_FRAME_SIZE,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_LONG_TIMEOUT_MS,
+  MIN_FRAME_SIZE,
+  MAX_FRAME_SIZE,
+  type ClientOptions,
+  type SerialClientOptions,
+  type UdpClientOptions,
+  type ClientTimeouts,
+  type AutoFrameSize,
+  type RawRequestOptions,
+} from './client/options.js';
 
 /**
  * A connection to one MCUmgr device.
@@ -117,13 +66,13 @@ export class MCUmgrClient implements AsyncDisposable {
   /** OS group (0): echo, reset, date-time, params, info, … */
   readonly os: OsGroup;
   /** Image group (1): slot list, test/confirm, upload, erase, slot info. */
-  readonly image: ImageGroup;
+  readonly image: ClientImageGroup;
   /** Statistics group (2). */
   readonly stat: StatGroup;
   /** Settings group (3). */
   readonly settings: SettingsGroup;
   /** File system group (8). */
-  readonly fs: FsGroup;
+  readonly fs: ClientFsGroup;
   /** Shell group (9). */
   readonly shell: ShellGroup;
   /** Enumeration group (10). */
@@ -169,7 +118,6 @@ export class MCUmgrClient implements AsyncDisposable {
 
     const host: GroupHost = {
       request: (op, group, id, body, opts) => this.#request(op, group, id, body, opts),
-      transferContext: () => this.transferContext(),
       serialEncoding: () => this.#serialEncoding(),
       timeoutFor: (cls) => this.#timeouts[cls],
       rememberParams: (p) => {
@@ -177,10 +125,10 @@ export class MCUmgrClient implements AsyncDisposable {
       },
     };
     this.os = new OsGroup(host);
-    this.image = new ImageGroup(host);
+    this.image = new ClientImageGroup(host, () => this.transferContext());
     this.stat = new StatGroup(host);
     this.settings = new SettingsGroup(host);
-    this.fs = new FsGroup(host);
+    this.fs = new ClientFsGroup(host, () => this.transferContext());
     this.shell = new ShellGroup(host);
     this.enum = new EnumGroup(host);
     this.basic = new BasicGroup(host);
@@ -203,14 +151,7 @@ export class MCUmgrClient implements AsyncDisposable {
    * ```
    */
   static async serial(path: string, options?: SerialClientOptions): Promise<MCUmgrClient> {
-    if (typeof path !== 'string' || path === '') {
-      throw new TypeError(`path must be the serial port's device path (e.g. "/dev/ttyACM0" or "COM3"), got ${describe(path)}`);
-    }
-    const [clientOpts, portOpts] = splitOptions(argOptions('options', options) as Record<string, unknown>);
-    resolveOptions(clientOpts); // fail on bad client options before opening the port
-    const { openSerialTransport } = await import('./transport/serial.js');
-    const open = (): Promise<Transport> => openSerialTransport({ ...(portOpts as Omit<OpenSerialOptions, 'path'>), path });
-    return MCUmgrClient.#wrap(open, clientOpts);
+    return MCUmgrClient.#wrap(...(await serialOpener(path, options)));
   }
 
   /**
@@ -221,18 +162,7 @@ export class MCUmgrClient implements AsyncDisposable {
    * ```
    */
   static async usbSerial(id: string, options?: SerialClientOptions): Promise<MCUmgrClient> {
-    const { findUsbPort, parseUsbSelector } = await import('./transport/list-ports.js');
-    parseUsbSelector(id); // TypeError showing the expected form
-    const [clientOpts, portOpts] = splitOptions(argOptions('options', options) as Record<string, unknown>);
-    resolveOptions(clientOpts);
-    const { openSerialTransport } = await import('./transport/serial.js');
-    // The port is looked up again on every (re)open: after a reset the device may come back
-    // under another path.
-    const open = async (): Promise<Transport> => {
-      const port = await findUsbPort(id); // throws, listing the ports present, when none or several match
-      return openSerialTransport({ ...(portOpts as Omit<OpenSerialOptions, 'path'>), path: port.path });
-    };
-    return MCUmgrClient.#wrap(open, clientOpts);
+    return MCUmgrClient.#wrap(...(await usbSerialOpener(id, options)));
   }
 
   /**
@@ -243,11 +173,7 @@ export class MCUmgrClient implements AsyncDisposable {
    * ```
    */
   static async udp(host: string, port: number = DEFAULT_UDP_PORT, options?: UdpClientOptions): Promise<MCUmgrClient> {
-    const o = argOptions('options', options);
-    const [clientOpts, udpOpts] = splitOptions(o as Record<string, unknown>);
-    resolveOptions(clientOpts);
-    const open = (): Promise<Transport> => openUdpTransport({ ...(udpOpts as Partial<UdpTransportOptions>), host, port });
-    return MCUmgrClient.#wrap(open, clientOpts);
+    return MCUmgrClient.#wrap(...udpOpener(host, port, options));
   }
 
   /**
@@ -257,23 +183,7 @@ export class MCUmgrClient implements AsyncDisposable {
    * `options`.
    */
   static async connect(target: string | Connection, options?: ClientOptions): Promise<MCUmgrClient> {
-    const c = typeof target === 'string' ? parseConnection(target) : target;
-    const base = argOptions('options', options);
-    switch (c.kind) {
-      case 'serial':
-        return MCUmgrClient.serial(c.path, { ...base, ...c.client, ...serialPart(c) });
-      case 'usb':
-        return MCUmgrClient.usbSerial(c.id, { ...base, ...c.client, ...serialPart(c) });
-      case 'udp':
-        return MCUmgrClient.udp(c.host, c.port, {
-          ...base,
-          ...c.client,
-          ...(c.mtu !== undefined ? { mtu: c.mtu } : {}),
-          ...(c.acceptFrom !== undefined ? { acceptFrom: c.acceptFrom } : {}),
-        });
-      default:
-        throw new TypeError(`target must be a connection string or a parsed connection, got ${describe(target)}`);
-    }
+    return MCUmgrClient.#wrap(...(await connectionOpener(target, options)));
   }
 
   static async #wrap(open: () => Promise<Transport>, opts: ClientOptions): Promise<MCUmgrClient> {
@@ -333,13 +243,7 @@ export class MCUmgrClient implements AsyncDisposable {
     }
     this.#reconnecting ??= (async () => {
       try {
-        this.#session.close();
-        await this.#transport.close().catch(() => undefined);
-        const t = await open();
-        if (this.#closing) {
-          await t.close();
-          throw new SmpClosedError();
-        }
+        const t = await reopenLink({ session: this.#session, transport: this.#transport }, open, () => this.#closing !== undefined);
         this.#transport = t;
         this.#consoleFraming = this.#consoleFramingOption ?? detectConsoleFraming(t);
         this.#session = new SmpSession(t, { version: this.#version, timeoutMs: this.#timeouts.default });
@@ -358,15 +262,7 @@ export class MCUmgrClient implements AsyncDisposable {
 
   /** Changes some of the per-class deadlines. */
   setTimeouts(t: Partial<ClientTimeouts>): void {
-    const o = argOptions('timeouts', t);
-    for (const k of Object.keys(o)) {
-      if (k !== 'default' && k !== 'long' && k !== 'reset') throw new RangeError(`timeouts.${k} is not a timeout class; use default, long or reset`);
-    }
-    const next = {
-      default: checkMs('timeouts.default', o.default ?? this.#timeouts.default),
-      long: checkMs('timeouts.long', o.long ?? this.#timeouts.long),
-      reset: checkMs('timeouts.reset', o.reset ?? this.#timeouts.reset),
-    };
+    const next = mergeTimeouts(this.#timeouts, t);
     Object.assign(this.#timeouts, next);
     this.#session.timeoutMs = next.default;
   }
@@ -473,18 +369,14 @@ export class MCUmgrClient implements AsyncDisposable {
    */
   async raw(op: number, group: number, id: number, body: CborMap | Uint8Array = {}, options?: RawRequestOptions): Promise<SmpResponse> {
     if (op !== Op.READ && op !== Op.WRITE) throw new RangeError(`op must be Op.READ (0) or Op.WRITE (2), got ${describe(op)}`);
-    if (typeof group !== 'number' || !Number.isInteger(group) || group < 0 || group > 0xffff) {
-      throw new RangeError(`group must be an integer 0..65535, got ${describe(group)}`);
-    }
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0xff) {
-      throw new RangeError(`id must be an integer 0..255, got ${describe(id)}`);
-    }
+    argInt('group', group, 0, 0xffff);
+    argInt('id', id, 0, 0xff);
     if (!(body instanceof Uint8Array) && (body === null || typeof body !== 'object' || Array.isArray(body))) {
       throw new TypeError(`body must be a plain object (a CBOR map) or encoded CBOR bytes, got ${describe(body)}`);
     }
     const o = argOptions('options', options);
     const call = argCall(o);
-    if (o.rawErrors !== undefined && typeof o.rawErrors !== 'boolean') throw new TypeError(`options.rawErrors must be true or false, got ${describe(o.rawErrors)}`);
+    if (o.rawErrors !== undefined) argBool('options.rawErrors', o.rawErrors);
     return this.#request(op, group, id, body, { ...call, rawErrors: o.rawErrors });
   }
 
@@ -546,84 +438,9 @@ export class MCUmgrClient implements AsyncDisposable {
   }
 }
 
-interface ResolvedOptions {
-  timeouts: ClientTimeouts;
-  version: SmpVersion;
-  retries: number;
-  frameSize: number;
-  consoleFraming: boolean | undefined;
-  closeTransport: boolean;
-}
-
-/** Validates client options (before any port is opened or byte sent) and fills in defaults. */
-function resolveOptions(options: ClientOptions | undefined): ResolvedOptions {
-  const o = argOptions('options', options);
-  const timeoutMs = checkMs('options.timeoutMs', o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-  if (o.version !== undefined && o.version !== 0 && o.version !== 1) {
-    throw new RangeError(`options.version must be 1 (SMP v2, the default) or 0 (SMP v1), got ${describe(o.version)}`);
-  }
-  if (o.consoleFraming !== undefined && typeof o.consoleFraming !== 'boolean') {
-    throw new TypeError(`options.consoleFraming must be true or false, got ${describe(o.consoleFraming)}`);
-  }
-  if (o.closeTransport !== undefined && typeof o.closeTransport !== 'boolean') {
-    throw new TypeError(`options.closeTransport must be true or false, got ${describe(o.closeTransport)}`);
-  }
-  return {
-    timeouts: {
-      default: timeoutMs,
-      long: checkMs('options.longTimeoutMs', o.longTimeoutMs ?? Math.max(DEFAULT_LONG_TIMEOUT_MS, timeoutMs)),
-      reset: checkMs('options.resetTimeoutMs', o.resetTimeoutMs ?? timeoutMs),
-    },
-    version: o.version ?? 1,
-    retries: checkRetries(o.retries ?? 0),
-    frameSize: checkFrameSize('options.frameSize', o.frameSize ?? DEFAULT_FRAME_SIZE),
-    consoleFraming: o.consoleFraming,
-    closeTransport: o.closeTransport ?? true,
-  };
-}
-
-function splitOptions(o: Record<string, unknown>): [ClientOptions, Record<string, unknown>] {
-  const client: Record<string, unknown> = {};
-  const rest: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) {
-    if ((CLIENT_KEYS as readonly string[]).includes(k)) client[k] = v;
-    else if (v !== undefined) rest[k] = v;
-  }
-  return [client as ClientOptions, rest];
-}
-
-function serialPart(c: { baudRate?: number; encoding?: 'console' | 'raw' | 'cobs' }): { baudRate?: number; encoding?: 'console' | 'raw' | 'cobs' } {
-  const o: { baudRate?: number; encoding?: 'console' | 'raw' | 'cobs' } = {};
-  if (c.baudRate !== undefined) o.baudRate = c.baudRate;
-  if (c.encoding !== undefined) o.encoding = c.encoding;
-  return o;
-}
-
 function detectConsoleFraming(t: Transport): boolean {
   if (t.kind !== 'serial') return false;
   const enc = (t as { encoding?: unknown }).encoding;
   return enc === undefined || enc === 'console';
 }
 
-function checkMs(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 2 ** 31 - 1) {
-    throw new RangeError(`${name} must be a positive number of milliseconds, got ${describe(v)}`);
-  }
-  return v;
-}
-
-function checkRetries(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 100) {
-    throw new RangeError(`retries must be an integer 0..100, got ${describe(v)}`);
-  }
-  return v;
-}
-
-function checkFrameSize(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < MIN_FRAME_SIZE || v > MAX_FRAME_SIZE) {
-    throw new RangeError(
-      `${name} must be an integer ${MIN_FRAME_SIZE}..${MAX_FRAME_SIZE} (the device's MCUMGR_TRANSPORT_NETBUF_SIZE, 384 by default), got ${describe(v)}`,
-    );
-  }
-  return v;
-}

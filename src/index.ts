@@ -34,6 +34,7 @@ export {
   type AutoFrameSize,
   type RawRequestOptions,
 } from './client.js';
+export { ClientImageGroup, ClientFsGroup } from './client/transfers.js';
 
 export {
   parseConnection,
@@ -63,16 +64,7 @@ export {
 export { ImageGroup, type ImageSlotState, type ImageSlotInfo, type SlotInfoEntry } from './groups/image.js';
 export { StatGroup, type StatGroupData } from './groups/stat.js';
 export { SettingsGroup } from './groups/settings.js';
-export {
-  FsGroup,
-  type FsHashOptions,
-  type FsHashResult,
-  type FsHashType,
-  type FileUploadOptions,
-  type FileUploadResult,
-  type FileDownloadOptions,
-  type FileDownloadResult,
-} from './groups/fs.js';
+export { FsGroup, type FsHashOptions, type FsHashResult, type FsHashType } from './groups/fs.js';
 export { ShellGroup, type ShellResult } from './groups/shell.js';
 export { EnumGroup, type EnumSingle, type EnumGroupDetails } from './groups/enum.js';
 export { BasicGroup } from './groups/basic.js';
@@ -163,7 +155,6 @@ export {
   uploadImage,
   uploadFile,
   downloadFile,
-  firmwareUpdate,
   type TransferContext,
   type UploadSource,
   type TransferProgress,
@@ -173,17 +164,27 @@ export {
   type ImageUploadResult,
   type DownloadOptions,
   type DownloadResult,
+  type FileUploadOptions,
+  type FileUploadResult,
+  type FileDownloadOptions,
+  type FileDownloadResult,
+  type FsVerification,
+} from './transfer/index.js';
+
+/* Workflows ---------------------------------------------------------------------------------- */
+
+export {
+  firmwareUpdate,
   type FirmwareUpdateOptions,
   type FirmwareUpdateResult,
   type FirmwareUpdateTarget,
   type SlotStateLike,
   type UpdateStep,
-  type FsVerification,
   trackTransfer,
   type TransferEvent,
   type TransferEventStream,
   type TransferHooks,
-} from './transfer/index.js';
+} from './workflows/index.js';
 
 /* MCUboot images ----------------------------------------------------------------------------- */
 

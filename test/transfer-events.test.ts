@@ -9,7 +9,8 @@ import { createZephyrDevice } from '../src/sim/device/zephyr.js';
 import { startSimulator } from '../src/sim/simulator.js';
 import { MCUmgrClient } from '../src/client.js';
 import { buildImage, parseImage } from '../src/image/index.js';
-import { uploadImage, trackTransfer, type TransferEvent } from '../src/transfer/index.js';
+import { uploadImage } from '../src/transfer/index.js';
+import { trackTransfer, type TransferEvent } from '../src/workflows/index.js';
 import { AbortError, ImageFormatError } from '../src/errors.js';
 
 const IMAGE = buildImage({ size: 48 * 1024, version: '3.1.0', seed: 21 });

@@ -6,7 +6,7 @@
 import type { ImageInfo } from '../image/index.js';
 import type { ClientOptions } from '../client.js';
 import type { SerializedError } from '../errors.js';
-import type { UpdateStep } from '../transfer/index.js';
+import type { UpdateStep } from '../workflows/firmware-update.js';
 
 /**
  * The step a device is in. `queued`: waiting for a worker; `connect`: opening its connection and

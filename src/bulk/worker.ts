@@ -11,7 +11,8 @@
 import { MCUmgrClient } from '../client.js';
 import { AbortError, ImageFormatError, serializeError, VerifyError } from '../errors.js';
 import { reviveBuffers } from './revive.js';
-import { uploadImage, type FirmwareUpdateOptions, type ImageUploadOptions } from '../transfer/index.js';
+import type { ImageUploadOptions } from '../transfer/image-upload.js';
+import type { FirmwareUpdateOptions } from '../workflows/firmware-update.js';
 import { ProgressThrottle } from './progress.js';
 import type { BulkCommand, BulkDeviceOptions, BulkStep, ProgressMessage, ToWorker, WorkerOutcome, WorkerTask } from './types.js';
 
@@ -157,9 +158,9 @@ async function runOnce(
       if (!image) throw new TypeError('an upload job needs an image');
       state.step = 'upload';
       report({ step: 'upload' });
-      const r = await uploadImage(client.transferContext(), image, {
+      const r = await client.image.upload(image, {
         ...uploadOptions(o),
-        firstTimeoutMs: o.firstTimeoutMs ?? client.timeouts.long,
+        firstTimeoutMs: o.firstTimeoutMs, // the client's long timeout when not given
         knownSha: parsed?.uploadSha,
         signal,
         onProgress,

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { parseImage, type ImageInfo } from '../image/index.js';
 import type { ImageSlotState } from '../groups/image.js';
-import type { UpdateStep } from '../transfer/index.js';
+import type { UpdateStep } from '../workflows/index.js';
 import { action, checkLocalInput, parseHash, parseUint, readLocal, type CliContext } from './context.js';
 import { CliUsageError, fmtBytes, fmtRate, table, type Output } from './output.js';
 

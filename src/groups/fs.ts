@@ -1,14 +1,13 @@
 /**
- * File system group (group 8, PROTOCOL.md §3.5): upload, download, status, hash/checksum,
- * supported hash types, close.
+ * File system group (group 8, PROTOCOL.md §3.5): status, hash/checksum, supported hash types,
+ * close. Upload and download are transfers (`transfer/file-upload.ts`, `file-download.ts`); the
+ * client offers them as `client.fs.upload` and `client.fs.download`.
  * @module
  */
 import { Op } from '../codec/header.js';
 import type { CborMap } from '../codec/cbor.js';
 import { Group, FsCmd } from '../protocol/ids.js';
 import { SmpResponseError } from '../errors.js';
-import { downloadFile, uploadFile } from '../transfer/index.js';
-import type { UploadSource } from '../transfer/types.js';
 import {
   argCall,
   argOptions,
@@ -54,15 +53,6 @@ export interface FsHashType {
   size: number;
 }
 
-/** Options of {@link FsGroup.upload} (those of the transfer engine's `uploadFile`). */
-export type FileUploadOptions = NonNullable<Parameters<typeof uploadFile>[3]>;
-/** What a file upload resolves with. */
-export type FileUploadResult = Awaited<ReturnType<typeof uploadFile>>;
-/** Options of {@link FsGroup.download} (those of the transfer engine's `downloadFile`). */
-export type FileDownloadOptions = NonNullable<Parameters<typeof downloadFile>[2]>;
-/** What a file download resolves with. */
-export type FileDownloadResult = Awaited<ReturnType<typeof downloadFile>>;
-
 const W = 'fs';
 /** Zephyr's `HASH_CHECKSUM_TYPE_SIZE`: a longer `type` is rejected with rc 3 (EINVAL). */
 const HASH_TYPE_MAX_BYTES = 8;
@@ -80,18 +70,6 @@ export class FsGroup {
   /** @internal */
   constructor(host: GroupHost) {
     this.#host = host;
-  }
-
-  /** Uploads a file (bytes, a local path, or an async iterable of chunks) to `name` on the device. */
-  async upload(name: string, source: UploadSource, options?: FileUploadOptions): Promise<FileUploadResult> {
-    argPath('name', name);
-    return uploadFile(this.#host.transferContext(), name, source, options as FileUploadOptions);
-  }
-
-  /** Downloads the device file `name`. */
-  async download(name: string, options?: FileDownloadOptions): Promise<FileDownloadResult> {
-    argPath('name', name);
-    return downloadFile(this.#host.transferContext(), name, options as FileDownloadOptions);
   }
 
   /** The size of a device file, in bytes. */
@@ -160,4 +138,25 @@ export class FsGroup {
     const call = argCall(options);
     await this.#host.request(Op.WRITE, Group.FS, FsCmd.CLOSE, {}, call);
   }
+}
+
+/**
+ * The fields of a file upload request (command 0) other than `data`, which the transfer appends
+ * once it has sized the chunk: the first chunk also carries the file's size (`len`).
+ */
+export function fileUploadFields(name: string, off: number, len?: number): CborMap {
+  return len === undefined ? { name, off } : { name, off: 0, len };
+}
+
+/** The request of one file download chunk (command 0, read). */
+export function fileDownloadRequest(name: string, off: number): CborMap {
+  return { name, off };
+}
+
+/** The data of a file download answer at `off`, checked against the file size `total`. */
+export function fileDownloadData(body: CborMap, off: number, total: number): Buffer {
+  const d = body.data;
+  if (!Buffer.isBuffer(d)) throw new SmpResponseError(`download answer at offset ${off} has no "data" byte string`);
+  if (off + d.length > total) throw new SmpResponseError(`download answer at offset ${off} runs past the file size ${total}`);
+  return d;
 }

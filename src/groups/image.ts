@@ -1,18 +1,16 @@
 /**
- * Image management group (group 1, PROTOCOL.md §3.2): the slot list, test/confirm, upload,
- * erase, slot info.
+ * Image management group (group 1, PROTOCOL.md §3.2): the slot list, test/confirm, erase, slot
+ * info. The upload is a transfer (`transfer/image-upload.ts`); the client offers it as
+ * `client.image.upload`.
  * @module
  */
 import { Op } from '../codec/header.js';
 import type { CborMap } from '../codec/cbor.js';
 import { Group, ImageCmd, OsCmd } from '../protocol/ids.js';
 import { ImageStateError } from '../errors.js';
-import { uploadImage } from '../transfer/index.js';
-import type { UploadSource } from '../transfer/types.js';
 import {
   argBytes,
   argCall,
-  argOptions,
   argUint,
   need,
   needMap,
@@ -65,11 +63,6 @@ export interface ImageSlotInfo {
   /** Largest image the device accepts, when it says. */
   maxImageSize?: number;
 }
-
-/** The image upload's options (those of the transfer engine's `uploadImage`). */
-export type ImageUploadOptions = NonNullable<Parameters<typeof uploadImage>[2]>;
-/** What an image upload resolves with. */
-export type ImageUploadResult = Awaited<ReturnType<typeof uploadImage>>;
 
 /** Hash lengths accepted by test/confirm: SHA-256 (Zephyr), SHA-384/512 (some MCUboot builds). */
 const HASH_LENGTHS = [32, 48, 64] as const;
@@ -164,18 +157,6 @@ export class ImageGroup {
   }
 
   /**
-   * Uploads an MCUboot image (bytes, a file path, or an async iterable of chunks) with the
-   * pipelined transfer engine. The first chunk waits for the slot erase (long timeout).
-   */
-  async upload(source: UploadSource, options?: ImageUploadOptions): Promise<ImageUploadResult> {
-    const o = argOptions('options', options);
-    return uploadImage(this.#host.transferContext(), source, {
-      ...o,
-      firstTimeoutMs: o.firstTimeoutMs ?? this.#host.timeoutFor('long'),
-    });
-  }
-
-  /**
    * Erases a slot (default: the device's choice, normally the secondary slot). Refused with
    * `IMG_MGMT_ERR_NO_FREE_SLOT` when the slot is in use. Uses the long timeout.
    */
@@ -234,4 +215,33 @@ export function parseStateList(body: CborMap, what: string): ImageSlotState[] {
       permanent: opt(m, 'permanent', 'bool', w) ?? false,
     };
   });
+}
+
+/** What the first chunk of an image upload says about the image. */
+export interface ImageUploadHead {
+  /** Image number (multi-image devices). */
+  image: number;
+  /** Size of the whole image, bytes. */
+  len: number;
+  /** SHA-256 of the whole image, when sent: lets an interrupted upload resume. */
+  sha?: Buffer;
+  /** Ask the device to refuse an image not newer than the running one. */
+  upgrade?: boolean;
+}
+
+/**
+ * The fields of an image upload request (command 1) other than `data`, which the transfer
+ * appends once it has sized the chunk: the first chunk (`head` given) names the image, its size
+ * and hash; the others only their offset.
+ */
+export function imageUploadFields(off: number, head?: ImageUploadHead): CborMap {
+  return head
+    ? {
+        image: head.image,
+        len: head.len,
+        off: 0,
+        ...(head.sha === undefined ? {} : { sha: head.sha }),
+        ...(head.upgrade ? { upgrade: true } : {}),
+      }
+    : { off };
 }

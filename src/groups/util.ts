@@ -6,8 +6,10 @@
  */
 import type { CborMap } from '../codec/cbor.js';
 import { SmpResponseError } from '../errors.js';
-import type { SmpResponse } from '../session.js';
-import type { TransferContext } from '../transfer/types.js';
+import { throwIfDeviceError, type SmpResponse } from '../session.js';
+import { describe } from '../describe.js';
+
+export { describe };
 
 /** Which deadline a command gets when the caller does not pass `timeoutMs`. */
 export type TimeoutClass = 'default' | 'long' | 'reset';
@@ -35,8 +37,6 @@ export interface GroupHost {
    * rejects with `SmpClosedError` once the client is closed.
    */
   request(op: number, group: number, id: number, body: CborMap, opts?: GroupRequest): Promise<SmpResponse>;
-  /** The transfer context (session, request size limit, window cap). */
-  transferContext(): TransferContext;
   /** The serial encoding when the link is serial, else `undefined` (UDP, in-memory). */
   serialEncoding(): 'console' | 'raw' | 'cobs' | undefined;
   /** The deadline of a timeout class, in ms. */
@@ -48,19 +48,6 @@ export interface GroupHost {
 /* ------------------------------------------------------------------------------------------ */
 /* Argument checks                                                                              */
 /* ------------------------------------------------------------------------------------------ */
-
-/** Short description of a value for error messages. */
-export function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'undefined';
-  if (Buffer.isBuffer(v)) return `a Buffer of ${v.length} bytes`;
-  if (v instanceof Uint8Array) return `a Uint8Array of ${v.length} bytes`;
-  if (Array.isArray(v)) return `an array of ${v.length} items`;
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 37) + '...' : v);
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${typeof v} ${String(v)}`;
-  if (typeof v === 'function') return 'a function';
-  return `an object (${Object.prototype.toString.call(v).slice(8, -1)})`;
-}
 
 /** Checks a string argument. */
 export function argString(
@@ -101,6 +88,33 @@ export function argBool(name: string, v: unknown): boolean {
   return v;
 }
 
+/**
+ * Checks an integer argument within `min..max` (a RangeError names the range, and `why` says
+ * what the number is when the name does not).
+ */
+export function argInt(name: string, v: unknown, min: number, max: number, why?: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new RangeError(`${name} must be an integer ${min}..${max}${why ? ` (${why})` : ''}, got ${describe(v)}`);
+  }
+  return v;
+}
+
+/** Checks a finite number argument within `min..max`. */
+export function argNumber(name: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    throw new RangeError(`${name} must be a number ${min}..${max}, got ${describe(v)}`);
+  }
+  return v;
+}
+
+/** Checks a deadline in ms: positive, finite, and no more than a timer takes (2^31 − 1). */
+export function argMs(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 2 ** 31 - 1) {
+    throw new RangeError(`${name} must be a positive number of milliseconds, got ${describe(v)}`);
+  }
+  return v;
+}
+
 /** Checks an options object (undefined becomes `{}`). */
 export function argOptions<T extends object>(name: string, v: T | undefined): T {
   if (v === undefined) return {} as T;
@@ -113,11 +127,7 @@ export function argOptions<T extends object>(name: string, v: T | undefined): T 
 /** Checks the per-call options every command accepts. */
 export function argCall(opts: CallOptions | undefined, name = 'options'): CallOptions {
   const o = argOptions(name, opts);
-  if (o.timeoutMs !== undefined) {
-    if (typeof o.timeoutMs !== 'number' || !Number.isFinite(o.timeoutMs) || o.timeoutMs <= 0 || o.timeoutMs > 2 ** 31 - 1) {
-      throw new RangeError(`${name}.timeoutMs must be a positive number of milliseconds, got ${describe(o.timeoutMs)}`);
-    }
-  }
+  if (o.timeoutMs !== undefined) argMs(`${name}.timeoutMs`, o.timeoutMs);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw new TypeError(`${name}.signal must be an AbortSignal, got ${describe(o.signal)}`);
   }
@@ -228,4 +238,17 @@ export function opt<K extends FieldKind>(body: CborMap, key: string, kind: K, wh
 export function needMap(v: unknown, path: string, what: string): CborMap {
   if (!isKind(v, 'map')) throw new SmpResponseError(`the device's answer to ${what} has ${path} as ${describe(v)}, expected a map`);
   return v as CborMap;
+}
+
+/**
+ * The `off` of an upload answer (image or file upload), after turning device errors into
+ * exceptions: where the device wants the next chunk.
+ */
+export function uploadAnswerOffset(rsp: SmpResponse, group: number, command: number): number {
+  throwIfDeviceError(rsp, group, command);
+  const off = rsp.body.off;
+  if (typeof off !== 'number' || !Number.isInteger(off) || off < 0) {
+    throw new SmpResponseError(`upload answer has no valid "off" field (got ${JSON.stringify(off)})`);
+  }
+  return off;
 }

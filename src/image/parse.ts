@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { ImageFormatError } from '../errors.js';
+import { describe } from '../describe.js';
 import {
   decodeImageFlags,
   decodeImageHeader,
@@ -227,10 +228,4 @@ export async function readImageInfo(
     return parseImage(await readFile(bufferOrPath), options);
   }
   return parseImage(bufferOrPath, options);
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
 }

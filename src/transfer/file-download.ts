@@ -10,6 +10,7 @@ import { FsCmd, Group } from '../protocol/ids.js';
 import { AbortError, SmpResponseError, SmpTimeoutError } from '../errors.js';
 import type { SmpResponse } from '../session.js';
 import { checkDeviceFileName } from './file-upload.js';
+import { fileDownloadData, fileDownloadRequest } from '../groups/fs.js';
 import { resolveWindow } from './window.js';
 import { createHash } from 'node:crypto';
 import { closeDeviceFile, crc32Of, verifyDeviceFile, type FsVerification } from './fs-verify.js';
@@ -30,6 +31,11 @@ export interface DownloadResult extends TransferResult {
   verified: FsVerification | undefined;
 }
 
+/** Options of `client.fs.download`: those of {@link downloadFile}. */
+export type FileDownloadOptions = DownloadOptions;
+/** What `client.fs.download` resolves with. */
+export type FileDownloadResult = DownloadResult;
+
 /**
  * Downloads a file from the device's file system.
  * @example
@@ -46,7 +52,7 @@ export async function downloadFile(ctx: TransferContext, name: string, opts: Dow
   const started = performance.now();
 
   const read = (off: number): Promise<SmpResponse> =>
-    ctx.session.request(Op.READ, Group.FS, FsCmd.FILE, { name, off }, { timeoutMs: opts.timeoutMs, signal });
+    ctx.session.request(Op.READ, Group.FS, FsCmd.FILE, fileDownloadRequest(name, off), { timeoutMs: opts.timeoutMs, signal });
   const checkAbort = (): void => {
     if (signal?.aborted) throw new AbortError('the download was aborted', { cause: signal.reason });
   };
@@ -71,7 +77,7 @@ export async function downloadFile(ctx: TransferContext, name: string, opts: Dow
   }
   if (total > maxSize) throw new RangeError(`${name} is ${total} bytes, more than maxSize ${maxSize}; raise maxSize to download it`);
   const out = Buffer.alloc(total);
-  const firstData = dataOf(first, 0, total);
+  const firstData = fileDownloadData(first.body, 0, total);
   firstData.copy(out, 0);
   const chunk = firstData.length;
   if (chunk === 0 && total > 0) throw new SmpResponseError('the device sent no data for a non-empty file');
@@ -121,7 +127,7 @@ export async function downloadFile(ctx: TransferContext, name: string, opts: Dow
     consecutive = 0;
     const echoed = r.rsp!.body.off;
     if (echoed !== r.off) throw new SmpResponseError(`download answer for offset ${r.off} echoes offset ${String(echoed)}`);
-    const data = dataOf(r.rsp!, r.off, total);
+    const data = fileDownloadData(r.rsp!.body, r.off, total);
     data.copy(out, r.off);
     done += data.length;
     const want = Math.min(chunk, total - r.off);
@@ -144,11 +150,4 @@ export async function downloadFile(ctx: TransferContext, name: string, opts: Dow
           opts.timeoutMs,
         );
   return { data: out, bytes: total, seconds, throughput: seconds > 0 ? total / seconds : 0, rewinds: 0, timeouts, maxWindowUsed, verified };
-}
-
-function dataOf(rsp: SmpResponse, off: number, total: number): Buffer {
-  const d = rsp.body.data;
-  if (!Buffer.isBuffer(d)) throw new SmpResponseError(`download answer at offset ${off} has no "data" byte string`);
-  if (off + d.length > total) throw new SmpResponseError(`download answer at offset ${off} runs past the file size ${total}`);
-  return d;
 }

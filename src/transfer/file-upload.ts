@@ -11,7 +11,8 @@ import { FsCmd, Group } from '../protocol/ids.js';
 import { SmpResponseError } from '../errors.js';
 import { openSource } from './source.js';
 import { runPipelinedUpload } from './window.js';
-import { readOff } from './image-upload.js';
+import { fileUploadFields } from '../groups/fs.js';
+import { uploadAnswerOffset } from '../groups/util.js';
 import { closeDeviceFile, crc32Update, hasCrc32, verifyDeviceFile, type FsVerification } from './fs-verify.js';
 import type { TransferContext, TransferOptions, TransferResult, UploadSource } from './types.js';
 
@@ -63,7 +64,7 @@ export async function uploadFile(ctx: TransferContext, name: string, source: Upl
         // path restarts at 0: close any stale context first, and insist the first answer is exact.
         exactFirst: true,
         beforeFirst: () => closeDeviceFile(ctx.session, opts.timeoutMs),
-        fields: (off, first) => (first ? { name, off: 0, len: src.size } : { name, off }),
+        fields: (off, first) => fileUploadFields(name, off, first ? src.size : undefined),
         send: (body, timeoutMs, signal) => ctx.session.request(Op.WRITE, Group.FS, FsCmd.FILE, body, { timeoutMs, signal, rawErrors: true }),
         offsetOf: (rsp) => {
           const err = rsp.body.err as { group?: unknown; rc?: unknown } | undefined;
@@ -72,7 +73,7 @@ export async function uploadFile(ctx: TransferContext, name: string, source: Upl
             return typeof len === 'number' && Number.isInteger(len) && len >= 0 ? len : undefined;
           }
           if (rsp.header.version === 0 && rsp.body.rc === 1) return undefined; // v1: ask with status
-          return readOff(rsp, Group.FS, FsCmd.FILE);
+          return uploadAnswerOffset(rsp, Group.FS, FsCmd.FILE);
         },
         recover: async () => {
           const rsp = await ctx.session.request(Op.READ, Group.FS, FsCmd.STATUS, { name }, { retries: 2 });

@@ -4,8 +4,9 @@
  */
 import { Op } from '../codec/header.js';
 import { Group, ImageCmd } from '../protocol/ids.js';
-import { throwIfDeviceError, type SmpResponse } from '../session.js';
-import { ImageFormatError, SmpResponseError, VerifyError } from '../errors.js';
+import { ImageFormatError, VerifyError } from '../errors.js';
+import { imageUploadFields } from '../groups/image.js';
+import { uploadAnswerOffset } from '../groups/util.js';
 import { openSource } from './source.js';
 import { runPipelinedUpload } from './window.js';
 import type { TransferContext, TransferOptions, TransferResult, UploadSource } from './types.js';
@@ -92,18 +93,10 @@ export async function uploadImage(ctx: TransferContext, source: UploadSource, op
         minFirstChunk: 32,
         encoding: ctx.encoding,
         fields: (off, first) =>
-          first
-            ? {
-                image,
-                len: src.size,
-                off: 0,
-                ...(opts.sha === false ? {} : { sha }),
-                ...(opts.upgrade ? { upgrade: true } : {}),
-              }
-            : { off },
+          imageUploadFields(off, first ? { image, len: src.size, ...(opts.sha === false ? {} : { sha }), upgrade: opts.upgrade } : undefined),
         send: (body, timeoutMs, signal) =>
           ctx.session.request(Op.WRITE, Group.IMAGE, ImageCmd.UPLOAD, body, { timeoutMs, signal, rawErrors: true }),
-        offsetOf: (rsp) => readOff(rsp, Group.IMAGE, ImageCmd.UPLOAD),
+        offsetOf: (rsp) => uploadAnswerOffset(rsp, Group.IMAGE, ImageCmd.UPLOAD),
         onComplete: (rsp) => {
           if (typeof rsp.body.match === 'boolean') match = rsp.body.match;
         },
@@ -117,14 +110,4 @@ export async function uploadImage(ctx: TransferContext, source: UploadSource, op
   } finally {
     await src.close();
   }
-}
-
-/** The `off` of an upload answer, after turning device errors into exceptions. */
-export function readOff(rsp: SmpResponse, group: number, command: number): number {
-  throwIfDeviceError(rsp, group, command);
-  const off = rsp.body.off;
-  if (typeof off !== 'number' || !Number.isInteger(off) || off < 0) {
-    throw new SmpResponseError(`upload answer has no valid "off" field (got ${JSON.stringify(off)})`);
-  }
-  return off;
 }

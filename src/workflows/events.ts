@@ -8,7 +8,7 @@
  * @module
  */
 import { AbortError } from '../errors.js';
-import type { TransferProgress } from './types.js';
+import type { TransferProgress } from '../transfer/types.js';
 import type { UpdateStep } from './firmware-update.js';
 
 /** One event of a running transfer. */

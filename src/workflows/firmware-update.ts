@@ -13,8 +13,8 @@
 import { parseImage, readImageFile, type ImageInfo } from '../image/index.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AbortError, ImageStateError, SmpClosedError, SmpTimeoutError, TransportError, VerifyError } from '../errors.js';
-import { uploadImage, type ImageUploadOptions, type ImageUploadResult } from './image-upload.js';
-import type { TransferContext } from './types.js';
+import { uploadImage, type ImageUploadOptions, type ImageUploadResult } from '../transfer/image-upload.js';
+import type { TransferContext } from '../transfer/types.js';
 
 /** One slot as the image state read reports it (the fields firmwareUpdate relies on). */
 export interface SlotStateLike {
