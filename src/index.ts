@@ -122,7 +122,7 @@ export {
  */
 export { codecBackend } from './codec/index.js';
 /** Why the native addon did not load, when it did not (`undefined` when it loaded or was disabled). */
-export { nativeLoadError } from './codec/native.js';
+export { nativeLoadError } from './addon.js';
 
 /* Transports ------------------------------------------------------------------------------- */
 

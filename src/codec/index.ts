@@ -4,7 +4,7 @@
  * (see {@link codecBackend}), and `MCUMGR_NATIVE=0` forces the twins.
  * @module
  */
-import { native, type NativeDecoder } from './native.js';
+import { native, type NativeDecoder } from '../addon.js';
 import * as tsCrc from './crc16.js';
 import * as tsB64 from './base64.js';
 import * as tsCons from './console-encoder.js';

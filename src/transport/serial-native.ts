@@ -5,7 +5,7 @@
  * encoding's stall timeout and the COBS leading delimiter.
  * @module
  */
-import { native, type NativeAddon, type NativeSerialPort } from '../codec/native.js';
+import { native, type NativeAddon, type NativeSerialPort } from '../addon.js';
 import { MAX_CONSOLE_PACKET, SMP_HEADER_SIZE } from '../codec/index.js';
 import { SmpClosedError, TransportError } from '../errors.js';
 import { TransportEmitter } from './emitter.js';

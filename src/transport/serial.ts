@@ -4,7 +4,7 @@
  * @module
  */
 import { isMainThread } from 'node:worker_threads';
-import { native, nativeLoadError } from '../codec/native.js';
+import { native, nativeLoadError } from '../addon.js';
 import { TransportError } from '../errors.js';
 import { NativeSerialTransport, nativeSerialAvailable, resolveSerialOptions } from './serial-native.js';
 import type { SerialTransport, SerialTransportOptions } from './serial-native.js';

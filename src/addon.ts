@@ -17,7 +17,7 @@ export interface NativeDecoder {
   buffered(): number;
 }
 
-/** The functions the addon exports (each has a TS twin in `src/codec/`). */
+/** The functions the addon exports (each codec function has a TS twin in `src/codec/`). */
 export interface NativeAddon {
   crc16(data: Uint8Array, init: number): number;
   base64Encode(data: Uint8Array): Buffer;
@@ -73,7 +73,7 @@ function packageRoot(): string {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'binding.gyp'))) return dir;
     dir = dirname(dir);
   }
-  return dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+  return dirname(dirname(fileURLToPath(import.meta.url)));
 }
 
 let loadError: Error | undefined;
