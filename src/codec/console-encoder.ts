@@ -60,28 +60,61 @@ export function consoleFrameSizes(n: number, split: ConsoleSplit): number[] {
  * @throws RangeError when the packet is empty or longer than {@link MAX_CONSOLE_PACKET}.
  */
 export function encodeConsole(packet: Uint8Array, split: ConsoleSplit = 'plain'): Buffer {
-  const n = packet.length;
+  return encodeConsoleParts([packet], split);
+}
+
+/** A CRC16 that continues from `init` (XMODEM chains: crc(a ‖ b) = crc(b, crc(a))). */
+export type Crc16 = (data: Uint8Array, init: number) => number;
+
+/**
+ * Frames the packet made of `parts` (in order) for the console transport, reading each part where
+ * it lies: base64 is the only copy of the packet's bytes (a frame that straddles two parts is
+ * gathered in a 93-byte scratch first).
+ * @throws RangeError when the packet is empty or longer than {@link MAX_CONSOLE_PACKET}.
+ */
+export function encodeConsoleParts(parts: readonly Uint8Array[], split: ConsoleSplit = 'plain', crc: Crc16 = crc16): Buffer {
+  let n = 0;
+  let c = 0;
+  for (const p of parts) {
+    n += p.length;
+    c = crc(p, c);
+  }
   if (n < 1 || n > MAX_CONSOLE_PACKET) {
     throw new RangeError(`packet must be 1..${MAX_CONSOLE_PACKET} bytes for console framing, got ${n}`);
   }
-  const stream = Buffer.allocUnsafe(n + 4);
-  stream.writeUInt16BE(n + 2, 0);
-  stream.set(packet, 2);
-  stream.writeUInt16BE(crc16(packet), n + 2);
+  const segments = [Buffer.from([(n + 2) >> 8, (n + 2) & 0xff]), ...parts, Buffer.from([c >> 8, c & 0xff])];
   const sizes = consoleFrameSizes(n, split);
   let outLen = 0;
   for (const s of sizes) outLen += 3 + base64Length(s);
   const out = Buffer.allocUnsafe(outLen);
   let o = 0;
-  let p = 0;
+  let seg = 0;
+  let at = 0; // read position in segments[seg]
+  let scratch: Buffer | undefined;
   for (let f = 0; f < sizes.length; f++) {
     const s = sizes[f]!;
     const marker = f === 0 ? MARKER_INITIAL : MARKER_CONTINUATION;
     out[o++] = marker[0];
     out[o++] = marker[1];
-    o += base64EncodeInto(stream.subarray(p, p + s), out, o);
+    while (at === segments[seg]!.length) (seg++, (at = 0));
+    let piece: Uint8Array;
+    if (segments[seg]!.length - at >= s) {
+      piece = segments[seg]!.subarray(at, at + s);
+      at += s;
+    } else {
+      scratch ??= Buffer.allocUnsafe(RAW_PER_FRAME);
+      let got = 0;
+      while (got < s) {
+        while (at === segments[seg]!.length) (seg++, (at = 0));
+        const take = Math.min(s - got, segments[seg]!.length - at);
+        scratch.set(segments[seg]!.subarray(at, at + take), got);
+        got += take;
+        at += take;
+      }
+      piece = scratch.subarray(0, s);
+    }
+    o += base64EncodeInto(piece, out, o);
     out[o++] = 0x0a;
-    p += s;
   }
   return out;
 }
