@@ -57,6 +57,11 @@ export interface NativeAddon {
 export interface NativeSerialPort {
   /** Writes at once what the kernel takes and queues the rest; throws (code = errno name) if the kernel refuses. */
   write(data: Uint8Array): void;
+  /**
+   * Writes the pieces in order in one system call (writev), as `write` would their concatenation;
+   * at most 64 pieces. Absent from addons built before it existed.
+   */
+  writev?(pieces: readonly Uint8Array[]): void;
   /** Bytes written but not yet accepted by the kernel. */
   pending(): number;
   /** Stops polling and closes the fd; idempotent; queued bytes are dropped. */

@@ -9,8 +9,9 @@
  * match the group and command.
  * @module
  */
-import { buildPacket, decodeHeader, Op, SMP_HEADER_SIZE, type SmpHeader } from './codec/header.js';
-import { decodeCborMap, encodeCborTransient, type CborMap } from './codec/cbor.js';
+import { decodeHeader, Op, SMP_HEADER_SIZE, type SmpHeader } from './codec/header.js';
+import { decodeCborMap, type CborMap } from './codec/cbor.js';
+import { buildPacketParts, setSeq } from './codec/packet.js';
 import type { Transport } from './transport/transport.js';
 import {
   AbortError,
@@ -151,12 +152,10 @@ export class SmpSession {
       throw new RangeError('retries are only allowed for READ requests: a write is never replayed silently');
     }
     const timeoutMs = checkTimeout('timeoutMs', opts.timeoutMs ?? this.timeoutMs);
-    // #send copies the payload into the packet synchronously, so the encoder's scratch view is
-    // enough, unless a retry will need it again after an await.
-    const encoded = body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : encodeCborTransient(body);
-    const payload = retries > 0 ? Buffer.from(encoded) : encoded;
-    const size = SMP_HEADER_SIZE + payload.length;
-    if (payload.length > 0xffff) throw new SmpFrameSizeError(`request payload of ${payload.length} bytes exceeds the 16-bit length field`);
+    // Built once as pieces (large byte strings by reference); each send writes its sequence number
+    // into the header in place.
+    const { parts } = buildPacketParts({ op, version: this.version, flags: 0, group, seq: 0, id }, body);
+    const size = parts.reduce((n, p) => n + p.length, 0);
     if (this.maxPacket !== undefined && size > this.maxPacket) {
       throw new SmpFrameSizeError(
         `request of ${size} bytes (group ${group} command ${id}) exceeds the frame size ${this.maxPacket}; ` +
@@ -165,7 +164,9 @@ export class SmpSession {
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        const rsp = await this.#send(op, group, id, payload, timeoutMs, opts.signal);
+        // A retry gets a header of its own: the previous one may still sit in a write queue.
+        if (attempt > 0) parts[0] = Buffer.from(parts[0]!);
+        const rsp = await this.#send(op, group, id, parts, timeoutMs, opts.signal);
         if (!opts.rawErrors) throwIfDeviceError(rsp, group, id);
         return rsp;
       } catch (e) {
@@ -187,14 +188,14 @@ export class SmpSession {
     throw new Error('unreachable: more than 255 requests in flight');
   }
 
-  #send(op: number, group: number, id: number, payload: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<SmpResponse> {
+  #send(op: number, group: number, id: number, parts: Buffer[], timeoutMs: number, signal?: AbortSignal): Promise<SmpResponse> {
     if (this.#closed) return Promise.reject(new SmpClosedError());
     if (signal?.aborted) return Promise.reject(abortErrorFrom(signal));
     if (this.#inFlight.size >= MAX_IN_FLIGHT) {
       return Promise.reject(new RangeError(`more than ${MAX_IN_FLIGHT} requests in flight; wait for answers before sending more`));
     }
     const seq = this.#nextSeq();
-    const packet = buildPacket({ op, version: this.version, flags: 0, group, seq, id }, payload);
+    setSeq(parts[0]!, seq);
     return new Promise<SmpResponse>((resolve, reject) => {
       const onAbort = (): void => {
         if (this.#inFlight.get(seq) !== p) return;
@@ -225,7 +226,9 @@ export class SmpSession {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#inFlight.set(seq, p);
       this.#stats.sent++;
-      this.transport.send(packet).catch((e: Error) => {
+      const t = this.transport;
+      const sent = t.sendParts ? t.sendParts(parts) : t.send(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+      sent.catch((e: Error) => {
         if (this.#inFlight.get(seq) !== p) return;
         this.#inFlight.delete(seq);
         p.cleanup();
