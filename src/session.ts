@@ -74,16 +74,37 @@ export interface SessionStats {
   retries: number;
 }
 
-interface Pending {
-  seq: number;
-  group: number;
-  id: number;
-  rspOp: number;
-  resolve: (r: SmpResponse) => void;
-  reject: (e: Error) => void;
+/**
+ * One request awaiting its answer. Its timer and abort listener get this object as their argument
+ * or handler (no closures per request: this is the hot path of every upload chunk).
+ */
+class Pending {
   timer: NodeJS.Timeout | undefined;
-  cleanup: () => void;
+  constructor(
+    readonly session: SmpSession,
+    readonly seq: number,
+    readonly group: number,
+    readonly id: number,
+    readonly rspOp: number,
+    readonly timeoutMs: number,
+    readonly signal: AbortSignal | undefined,
+    readonly resolve: (r: SmpResponse) => void,
+    readonly reject: (e: Error) => void,
+  ) {}
+
+  cleanup(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this);
+  }
+
+  /** The abort listener (EventTarget calls `handleEvent` of an object listener). */
+  handleEvent(): void {
+    settle(this, abortErrorFrom(this.signal!));
+  }
 }
+
+/** Ends a request with an error if it is still in flight; set by SmpSession (it owns the table). */
+let settle: (p: Pending, err: Error) => void;
 
 const DEFAULT_TIMEOUT_MS = 5000;
 /** Upper bound on requests in flight, well below 256 so numbers are never exhausted. */
@@ -197,44 +218,34 @@ export class SmpSession {
     const seq = this.#nextSeq();
     setSeq(parts[0]!, seq);
     return new Promise<SmpResponse>((resolve, reject) => {
-      const onAbort = (): void => {
-        if (this.#inFlight.get(seq) !== p) return;
-        this.#inFlight.delete(seq);
-        p.cleanup();
-        reject(abortErrorFrom(signal!));
-      };
-      const p: Pending = {
-        seq,
-        group,
-        id,
-        rspOp: op + 1,
-        resolve,
-        reject,
-        timer: undefined,
-        cleanup: () => {
-          if (p.timer) clearTimeout(p.timer);
-          signal?.removeEventListener('abort', onAbort);
-        },
-      };
-      p.timer = setTimeout(() => {
-        if (this.#inFlight.get(seq) !== p) return;
-        this.#inFlight.delete(seq);
-        p.cleanup();
-        this.#stats.timeouts++;
-        reject(new SmpTimeoutError(`no answer to group ${group} command ${id} (seq ${seq}) within ${timeoutMs} ms`, timeoutMs));
-      }, timeoutMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const p = new Pending(this, seq, group, id, op + 1, timeoutMs, signal, resolve, reject);
+      p.timer = setTimeout(SmpSession.#onTimeout, timeoutMs, p);
+      signal?.addEventListener('abort', p, { once: true });
       this.#inFlight.set(seq, p);
       this.#stats.sent++;
       const t = this.transport;
       const sent = t.sendParts ? t.sendParts(parts) : t.send(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
-      sent.catch((e: Error) => {
-        if (this.#inFlight.get(seq) !== p) return;
-        this.#inFlight.delete(seq);
-        p.cleanup();
-        reject(e);
-      });
+      sent.catch((e: Error) => this.#settle(p, e));
     });
+  }
+
+  static #onTimeout(p: Pending): void {
+    const self = p.session;
+    if (self.#inFlight.get(p.seq) !== p) return;
+    self.#stats.timeouts++;
+    self.#settle(p, new SmpTimeoutError(`no answer to group ${p.group} command ${p.id} (seq ${p.seq}) within ${p.timeoutMs} ms`, p.timeoutMs));
+  }
+
+  static {
+    settle = (p, err) => p.session.#settle(p, err);
+  }
+
+  /** Ends `p` with `err` if it is still in flight (abort, timeout, a failed send). */
+  #settle(p: Pending, err: Error): void {
+    if (this.#inFlight.get(p.seq) !== p) return;
+    this.#inFlight.delete(p.seq);
+    p.cleanup();
+    p.reject(err);
   }
 
   #onPacket(packet: Buffer): void {

@@ -63,6 +63,11 @@ export function encodeConsole(packet: Uint8Array, split: ConsoleSplit = 'plain')
   return encodeConsoleParts([packet], split);
 }
 
+/** Length of segment `k` of the stream len ‖ parts ‖ crc (-1: the length bytes, parts.length: the CRC). */
+function segLength(parts: readonly Uint8Array[], k: number): number {
+  return k === -1 || k === parts.length ? 2 : parts[k]!.length;
+}
+
 /** A CRC16 that continues from `init` (XMODEM chains: crc(a ‖ b) = crc(b, crc(a))). */
 export type Crc16 = (data: Uint8Array, init: number) => number;
 
@@ -75,45 +80,48 @@ export type Crc16 = (data: Uint8Array, init: number) => number;
 export function encodeConsoleParts(parts: readonly Uint8Array[], split: ConsoleSplit = 'plain', crc: Crc16 = crc16): Buffer {
   let n = 0;
   let c = 0;
-  for (const p of parts) {
-    n += p.length;
-    c = crc(p, c);
+  for (let i = 0; i < parts.length; i++) {
+    n += parts[i]!.length;
+    c = crc(parts[i]!, c);
   }
   if (n < 1 || n > MAX_CONSOLE_PACKET) {
     throw new RangeError(`packet must be 1..${MAX_CONSOLE_PACKET} bytes for console framing, got ${n}`);
   }
-  const segments = [Buffer.from([(n + 2) >> 8, (n + 2) & 0xff]), ...parts, Buffer.from([c >> 8, c & 0xff])];
   const sizes = consoleFrameSizes(n, split);
   let outLen = 0;
   for (const s of sizes) outLen += 3 + base64Length(s);
   const out = Buffer.allocUnsafe(outLen);
+  // The stream is len(2) ‖ parts ‖ crc(2): the two ends are read from `edge`, the parts in place.
+  const edge = Buffer.allocUnsafe(4);
+  edge.writeUInt16BE(n + 2, 0);
+  edge.writeUInt16BE(c, 2);
   let o = 0;
-  let seg = 0;
-  let at = 0; // read position in segments[seg]
+  let seg = -1; // -1: the length bytes, parts.length: the CRC bytes
+  let at = 0;
   let scratch: Buffer | undefined;
   for (let f = 0; f < sizes.length; f++) {
     const s = sizes[f]!;
     const marker = f === 0 ? MARKER_INITIAL : MARKER_CONTINUATION;
     out[o++] = marker[0];
     out[o++] = marker[1];
-    while (at === segments[seg]!.length) (seg++, (at = 0));
-    let piece: Uint8Array;
-    if (segments[seg]!.length - at >= s) {
-      piece = segments[seg]!.subarray(at, at + s);
+    while (at === segLength(parts, seg)) (seg++, (at = 0));
+    if (seg >= 0 && seg < parts.length && parts[seg]!.length - at >= s) {
+      o += base64EncodeInto(parts[seg]!, out, o, at, at + s);
       at += s;
     } else {
       scratch ??= Buffer.allocUnsafe(RAW_PER_FRAME);
       let got = 0;
       while (got < s) {
-        while (at === segments[seg]!.length) (seg++, (at = 0));
-        const take = Math.min(s - got, segments[seg]!.length - at);
-        scratch.set(segments[seg]!.subarray(at, at + take), got);
+        while (at === segLength(parts, seg)) (seg++, (at = 0));
+        const take = Math.min(s - got, segLength(parts, seg) - at);
+        const src = seg === -1 ? edge : seg === parts.length ? edge : parts[seg]!;
+        const base = seg === parts.length ? 2 : 0;
+        for (let k = 0; k < take; k++) scratch[got + k] = src[base + at + k]!;
         got += take;
         at += take;
       }
-      piece = scratch.subarray(0, s);
+      o += base64EncodeInto(scratch, out, o, 0, s);
     }
-    o += base64EncodeInto(piece, out, o);
     out[o++] = 0x0a;
   }
   return out;

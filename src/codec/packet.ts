@@ -33,8 +33,9 @@ export function buildPacketParts(h: Omit<SmpHeader, 'length'>, body: CborMap | U
     encodeHeader({ ...h, length: checkLength(body.length) }, head, 0);
     return { parts: [head, asBuffer(body)], payloadLength: body.length };
   }
-  const entries = Object.entries(body);
-  const gathered = entries.length < 24 && entries.some(([, v]) => isLarge(v));
+  const keys = Object.keys(body);
+  let gathered = false;
+  if (keys.length < 24) for (let i = 0; i < keys.length && !gathered; i++) gathered = isLarge(body[keys[i]!]);
   if (!gathered) {
     const payload = encodeCborTransient(body);
     const out = Buffer.allocUnsafe(SMP_HEADER_SIZE + payload.length);
@@ -44,53 +45,62 @@ export function buildPacketParts(h: Omit<SmpHeader, 'length'>, body: CborMap | U
   }
   // Runs of small entries are encoded by cbor-x as maps of their own, whose one-byte head (fewer
   // than 24 entries) is dropped; a large byte string gets its key and head here and follows by
-  // reference. Pending bytes may be views of cbor-x's scratch: they are copied out (cut) before
-  // the next encode.
+  // reference. The bytes between two large strings gather in `scratch` and become one piece.
   const parts: Buffer[] = [];
-  const pending: Uint8Array[] = [Buffer.from([0xa0 | entries.length])];
-  let pendingLength = 1;
-  let payloadLength = 0;
+  let s = SMP_HEADER_SIZE; // the first piece leaves room for the header
+  let payloadLength = 1;
+  scratch[s++] = 0xa0 | keys.length;
   let run: CborMap | undefined;
-  const add = (b: Uint8Array): void => {
-    pending.push(b);
-    pendingLength += b.length;
-  };
-  const encodeRun = (): void => {
-    if (run) add(encodeCborTransient(run).subarray(1));
-    run = undefined;
-  };
-  const cut = (): void => {
-    const lead = parts.length === 0 ? SMP_HEADER_SIZE : 0;
-    const out = Buffer.allocUnsafe(lead + pendingLength);
-    let o = lead;
-    for (const b of pending) {
-      out.set(b, o);
-      o += b.length;
-    }
-    parts.push(out);
-    payloadLength += pendingLength;
-    pending.length = 0;
-    pendingLength = 0;
-  };
-  for (const [k, v] of entries) {
-    if (!isLarge(v)) {
+  for (let i = 0; i <= keys.length; i++) {
+    const k = keys[i];
+    const v = k === undefined ? undefined : body[k];
+    if (k !== undefined && !isLarge(v)) {
       // defineProperty: a key named __proto__ must stay an entry, as it is in `body`.
       Object.defineProperty((run ??= {}), k, { value: v, enumerable: true, writable: true, configurable: true });
       continue;
     }
-    encodeRun();
-    const key = Buffer.from(k);
-    add(stringHead(3, key.length));
-    add(key);
-    add(stringHead(2, v.length));
-    cut();
-    parts.push(asBuffer(v));
-    payloadLength += v.length;
+    if (run) {
+      const enc = encodeCborTransient(run);
+      s = ensureScratch(s, enc.length);
+      scratch.set(enc.subarray(1), s);
+      s += enc.length - 1;
+      payloadLength += enc.length - 1;
+      run = undefined;
+    }
+    if (k === undefined) break;
+    const data = v as Uint8Array;
+    const keyLength = Buffer.byteLength(k);
+    s = ensureScratch(s, keyLength + 10);
+    const before = s;
+    s = writeStringHead(3, keyLength, s);
+    s += scratch.write(k, s);
+    s = writeStringHead(2, data.length, s);
+    payloadLength += s - before + data.length;
+    parts.push(copyScratch(s), asBuffer(data));
+    s = 0;
   }
-  encodeRun();
-  if (pendingLength > 0) cut();
+  if (s > 0) parts.push(copyScratch(s));
   encodeHeader({ ...h, length: checkLength(payloadLength) }, parts[0]!, 0);
   return { parts, payloadLength };
+}
+
+/** Gathers the small bytes of a packet between large strings (grows when a run is larger). */
+let scratch = Buffer.allocUnsafe(1024);
+
+function copyScratch(n: number): Buffer {
+  const piece = Buffer.allocUnsafe(n);
+  scratch.copy(piece, 0, 0, n);
+  return piece;
+}
+
+/** Makes room for `more` bytes after `used` in `scratch`; returns `used`. */
+function ensureScratch(used: number, more: number): number {
+  if (used + more > scratch.length) {
+    const bigger = Buffer.allocUnsafe(Math.max(scratch.length * 2, used + more));
+    scratch.copy(bigger, 0, 0, used);
+    scratch = bigger;
+  }
+  return used;
 }
 
 /** Writes a sequence number into the header at the start of `first` (the packet's first piece). */
@@ -102,16 +112,26 @@ function isLarge(v: unknown): v is Uint8Array {
   return v instanceof Uint8Array && v.length >= GATHER_MIN_BYTES;
 }
 
-/** The CBOR head of a byte string (major 2) or text string (major 3) of `n` bytes. */
-function stringHead(major: 2 | 3, n: number): Buffer {
+/** Writes the CBOR head of a byte string (major 2) or text string (major 3) of `n` bytes at `at` in `scratch`. */
+function writeStringHead(major: 2 | 3, n: number, at: number): number {
   const m = major << 5;
-  if (n < 24) return Buffer.from([m | n]);
-  if (n < 0x100) return Buffer.from([m | 24, n]);
-  if (n < 0x10000) return Buffer.from([m | 25, n >> 8, n & 0xff]);
-  const b = Buffer.allocUnsafe(5);
-  b[0] = m | 26;
-  b.writeUInt32BE(n, 1);
-  return b;
+  if (n < 24) {
+    scratch[at] = m | n;
+    return at + 1;
+  }
+  if (n < 0x100) {
+    scratch[at] = m | 24;
+    scratch[at + 1] = n;
+    return at + 2;
+  }
+  if (n < 0x10000) {
+    scratch[at] = m | 25;
+    scratch.writeUInt16BE(n, at + 1);
+    return at + 3;
+  }
+  scratch[at] = m | 26;
+  scratch.writeUInt32BE(n, at + 1);
+  return at + 5;
 }
 
 function checkLength(n: number): number {

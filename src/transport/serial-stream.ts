@@ -31,8 +31,13 @@ export class SerialStream {
   check(packet: unknown): number {
     let n = 0;
     if (packet instanceof Uint8Array) n = packet.length;
-    else if (Array.isArray(packet) && packet.every((p) => p instanceof Uint8Array)) for (const p of packet as Uint8Array[]) n += p.length;
-    else throw new TypeError('send(packet): packet must be a Buffer holding an SMP packet');
+    else if (Array.isArray(packet)) {
+      for (let i = 0; i < packet.length; i++) {
+        const p: unknown = packet[i];
+        if (!(p instanceof Uint8Array)) throw new TypeError('send(packet): packet must be a Buffer holding an SMP packet');
+        n += p.length;
+      }
+    } else throw new TypeError('send(packet): packet must be a Buffer holding an SMP packet');
     if (n < SMP_HEADER_SIZE) {
       throw new RangeError(`send(packet): an SMP packet is at least ${SMP_HEADER_SIZE} bytes; got ${n}`);
     }
