@@ -143,9 +143,11 @@ export {
   serialBackend,
   type SerialBackend,
   type OpenSerialOptions,
-  type SerialTransport,
+  SerialTransport,
   type SerialTransportOptions,
 } from './transport/serial.js';
+/** A byte link under {@link SerialTransport}: bring your own (a USB stack, a TCP bridge) with `SerialTransport.open`. */
+export type { ByteLink, ByteLinkSink, ByteLinkTarget, OpenByteLink } from './transport/byte-link.js';
 export {
   listSerialPorts,
   findUsbPort,
