@@ -5,11 +5,11 @@
 // the thread that opened it (napi_get_uv_event_loop), and nothing is process-wide: each open port
 // owns an `IoCore` that holds its fd, its poll handle, its write queue and its JS callbacks.
 //
-// JS surface (see `NativeAddon` in src/codec/native.ts):
+// JS surface (see `NativeAddon` in src/addon.ts):
 //   new SerialPort(path, baudRate, onData, onError[, onDrain])
 //   openPty() -> { fd, path }
 //   new PtyHandle(fd, onData, onError[, onDrain])
-//   both objects: write(data), pending(), close(), ref(), unref(), isOpen()
+//   both objects: write(data), writev([data, ...]), pending(), close(), ref(), unref(), isOpen()
 //
 // Reads: a uv_poll_t watches the fd; on readable every available byte is read and handed to
 // onData(Buffer) synchronously on the owning thread. Writes: a non-blocking write() first; what the
@@ -45,6 +45,7 @@ void InitSerial(Napi::Env, Napi::Object) {}  // Windows: the `serialport` fallba
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <termios.h>
 #include <unistd.h>
 #include <uv.h>
@@ -262,6 +263,31 @@ class IoCore {
       queue_.emplace_back(data + done, data + len);
       pending_ += len - done;
       WantWritable(true);
+    }
+    return 0;
+  }
+
+  // writev() from JS: the pieces of one frame in one system call, so a frame's header and its
+  // payload need not be joined first. Only what the kernel does not take is copied (to the queue).
+  int WriteV(struct iovec* iov, int count) {
+    int i = 0;
+    if (queue_.empty()) {
+      while (i < count) {
+        ssize_t n = ::writev(fd_, iov + i, count - i);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n <= 0) return n < 0 ? errno : EIO;
+        size_t left = static_cast<size_t>(n);
+        while (i < count && left >= iov[i].iov_len) left -= iov[i++].iov_len;
+        if (i < count) {
+          iov[i].iov_base = static_cast<uint8_t*>(iov[i].iov_base) + left;
+          iov[i].iov_len -= left;
+        }
+      }
+    }
+    for (; i < count; i++) {
+      int e = Write(static_cast<const uint8_t*>(iov[i].iov_base), iov[i].iov_len);
+      if (e != 0) return e;
     }
     return 0;
   }
@@ -559,6 +585,7 @@ class FdWrap : public Napi::ObjectWrap<T> {
   static std::vector<typename Napi::ObjectWrap<T>::PropertyDescriptor> Methods() {
     return {
         Napi::ObjectWrap<T>::InstanceMethod("write", &FdWrap::Write),
+        Napi::ObjectWrap<T>::InstanceMethod("writev", &FdWrap::WriteV),
         Napi::ObjectWrap<T>::InstanceMethod("pending", &FdWrap::Pending),
         Napi::ObjectWrap<T>::InstanceMethod("close", &FdWrap::Close),
         Napi::ObjectWrap<T>::InstanceMethod("ref", &FdWrap::RefPoll),
@@ -600,6 +627,32 @@ class FdWrap : public Napi::ObjectWrap<T> {
     if (e != 0) ThrowSys(env, e, "write", label_, e == EIO ? "the device is gone" : "");
     return env.Undefined();
   }
+  Napi::Value WriteV(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsArray()) {
+      throw Napi::TypeError::New(env, "writev(list): list must be an array of Buffers or Uint8Arrays");
+    }
+    Napi::Array list = info[0].As<Napi::Array>();
+    uint32_t count = list.Length();
+    if (count > kMaxWriteV) throw Napi::RangeError::New(env, "writev(list): at most 64 pieces");
+    struct iovec iov[kMaxWriteV];
+    for (uint32_t k = 0; k < count; k++) {
+      Napi::Value v = list.Get(k);
+      if (!v.IsTypedArray()) throw Napi::TypeError::New(env, "writev(list): every piece must be a Buffer or Uint8Array");
+      Napi::TypedArray ta = v.As<Napi::TypedArray>();
+      iov[k].iov_base = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+      iov[k].iov_len = ta.ByteLength();
+    }
+    if (!core_ || core_->closed()) {
+      Napi::Error e = Napi::Error::New(env, "write after close: '" + label_ + "' is closed");
+      e.Set("code", Napi::String::New(env, "ERR_CLOSED"));
+      throw e;
+    }
+    int e = core_->WriteV(iov, static_cast<int>(count));
+    if (e != 0) ThrowSys(env, e, "writev", label_, e == EIO ? "the device is gone" : "");
+    return env.Undefined();
+  }
+  static constexpr uint32_t kMaxWriteV = 64;
   Napi::Value Pending(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), core_ ? static_cast<double>(core_->pending()) : 0);
   }

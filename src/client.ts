@@ -333,8 +333,8 @@ export class MCUmgrClient implements AsyncDisposable {
    */
   transferContext(): TransferContext {
     if (this.closed) throw new SmpClosedError();
-    if ((this.#transport as { groupAddress?: unknown }).groupAddress === true) {
-      const remote = (this.#transport as { remote?: { address?: string } }).remote?.address ?? '?';
+    if (this.#transport.groupAddress === true) {
+      const remote = this.#transport.peerName ?? '?';
       throw new TransportError(
         `transfers need one device, but this client talks to the group address ${remote}, where every device acts on ` +
           'each chunk and only the first answer counts; connect to each device by its own address (e.g. bulkFlash with one connection each)',
@@ -348,8 +348,7 @@ export class MCUmgrClient implements AsyncDisposable {
   }
 
   #serialEncoding(): 'console' | 'raw' | 'cobs' | undefined {
-    const enc = (this.#transport as { encoding?: unknown }).encoding;
-    return this.#transport.kind === 'serial' && (enc === 'console' || enc === 'raw' || enc === 'cobs') ? enc : undefined;
+    return this.#transport.kind === 'serial' ? this.#transport.encoding : undefined;
   }
 
   /* ---------------------------------------------------------------------------------------- */
@@ -440,7 +439,6 @@ export class MCUmgrClient implements AsyncDisposable {
 
 function detectConsoleFraming(t: Transport): boolean {
   if (t.kind !== 'serial') return false;
-  const enc = (t as { encoding?: unknown }).encoding;
-  return enc === undefined || enc === 'console';
+  return t.encoding === undefined || t.encoding === 'console';
 }
 

@@ -114,7 +114,7 @@ export {
  */
 export { codecBackend } from './codec/index.js';
 /** Why the native addon did not load, when it did not (`undefined` when it loaded or was disabled). */
-export { nativeLoadError } from './codec/native.js';
+export { nativeLoadError } from './addon.js';
 
 /* Transports ------------------------------------------------------------------------------- */
 
@@ -135,9 +135,11 @@ export {
   serialBackend,
   type SerialBackend,
   type OpenSerialOptions,
-  type SerialTransport,
+  SerialTransport,
   type SerialTransportOptions,
 } from './transport/serial.js';
+/** A byte link under {@link SerialTransport}: bring your own (a USB stack, a TCP bridge) with `SerialTransport.open`. */
+export type { ByteLink, ByteLinkSink, ByteLinkTarget, OpenByteLink } from './transport/byte-link.js';
 export {
   listSerialPorts,
   findUsbPort,

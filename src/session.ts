@@ -9,8 +9,9 @@
  * match the group and command.
  * @module
  */
-import { buildPacket, decodeHeader, Op, SMP_HEADER_SIZE, type SmpHeader } from './codec/header.js';
-import { decodeCborMap, encodeCborTransient, type CborMap } from './codec/cbor.js';
+import { decodeHeader, Op, SMP_HEADER_SIZE, type SmpHeader } from './codec/header.js';
+import { decodeCborMap, type CborMap } from './codec/cbor.js';
+import { buildPacketParts, setSeq } from './codec/packet.js';
 import type { Transport } from './transport/transport.js';
 import {
   AbortError,
@@ -73,16 +74,37 @@ export interface SessionStats {
   retries: number;
 }
 
-interface Pending {
-  seq: number;
-  group: number;
-  id: number;
-  rspOp: number;
-  resolve: (r: SmpResponse) => void;
-  reject: (e: Error) => void;
+/**
+ * One request awaiting its answer. Its timer and abort listener get this object as their argument
+ * or handler (no closures per request: this is the hot path of every upload chunk).
+ */
+class Pending {
   timer: NodeJS.Timeout | undefined;
-  cleanup: () => void;
+  constructor(
+    readonly session: SmpSession,
+    readonly seq: number,
+    readonly group: number,
+    readonly id: number,
+    readonly rspOp: number,
+    readonly timeoutMs: number,
+    readonly signal: AbortSignal | undefined,
+    readonly resolve: (r: SmpResponse) => void,
+    readonly reject: (e: Error) => void,
+  ) {}
+
+  cleanup(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this);
+  }
+
+  /** The abort listener (EventTarget calls `handleEvent` of an object listener). */
+  handleEvent(): void {
+    settle(this, abortErrorFrom(this.signal!));
+  }
 }
+
+/** Ends a request with an error if it is still in flight; set by SmpSession (it owns the table). */
+let settle: (p: Pending, err: Error) => void;
 
 const DEFAULT_TIMEOUT_MS = 5000;
 /** Upper bound on requests in flight, well below 256 so numbers are never exhausted. */
@@ -151,12 +173,10 @@ export class SmpSession {
       throw new RangeError('retries are only allowed for READ requests: a write is never replayed silently');
     }
     const timeoutMs = checkTimeout('timeoutMs', opts.timeoutMs ?? this.timeoutMs);
-    // #send copies the payload into the packet synchronously, so the encoder's scratch view is
-    // enough, unless a retry will need it again after an await.
-    const encoded = body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : encodeCborTransient(body);
-    const payload = retries > 0 ? Buffer.from(encoded) : encoded;
-    const size = SMP_HEADER_SIZE + payload.length;
-    if (payload.length > 0xffff) throw new SmpFrameSizeError(`request payload of ${payload.length} bytes exceeds the 16-bit length field`);
+    // Built once as pieces (large byte strings by reference); each send writes its sequence number
+    // into the header in place.
+    const { parts } = buildPacketParts({ op, version: this.version, flags: 0, group, seq: 0, id }, body);
+    const size = parts.reduce((n, p) => n + p.length, 0);
     if (this.maxPacket !== undefined && size > this.maxPacket) {
       throw new SmpFrameSizeError(
         `request of ${size} bytes (group ${group} command ${id}) exceeds the frame size ${this.maxPacket}; ` +
@@ -165,7 +185,9 @@ export class SmpSession {
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        const rsp = await this.#send(op, group, id, payload, timeoutMs, opts.signal);
+        // A retry gets a header of its own: the previous one may still sit in a write queue.
+        if (attempt > 0) parts[0] = Buffer.from(parts[0]!);
+        const rsp = await this.#send(op, group, id, parts, timeoutMs, opts.signal);
         if (!opts.rawErrors) throwIfDeviceError(rsp, group, id);
         return rsp;
       } catch (e) {
@@ -187,51 +209,43 @@ export class SmpSession {
     throw new Error('unreachable: more than 255 requests in flight');
   }
 
-  #send(op: number, group: number, id: number, payload: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<SmpResponse> {
+  #send(op: number, group: number, id: number, parts: Buffer[], timeoutMs: number, signal?: AbortSignal): Promise<SmpResponse> {
     if (this.#closed) return Promise.reject(new SmpClosedError());
     if (signal?.aborted) return Promise.reject(abortErrorFrom(signal));
     if (this.#inFlight.size >= MAX_IN_FLIGHT) {
       return Promise.reject(new RangeError(`more than ${MAX_IN_FLIGHT} requests in flight; wait for answers before sending more`));
     }
     const seq = this.#nextSeq();
-    const packet = buildPacket({ op, version: this.version, flags: 0, group, seq, id }, payload);
+    setSeq(parts[0]!, seq);
     return new Promise<SmpResponse>((resolve, reject) => {
-      const onAbort = (): void => {
-        if (this.#inFlight.get(seq) !== p) return;
-        this.#inFlight.delete(seq);
-        p.cleanup();
-        reject(abortErrorFrom(signal!));
-      };
-      const p: Pending = {
-        seq,
-        group,
-        id,
-        rspOp: op + 1,
-        resolve,
-        reject,
-        timer: undefined,
-        cleanup: () => {
-          if (p.timer) clearTimeout(p.timer);
-          signal?.removeEventListener('abort', onAbort);
-        },
-      };
-      p.timer = setTimeout(() => {
-        if (this.#inFlight.get(seq) !== p) return;
-        this.#inFlight.delete(seq);
-        p.cleanup();
-        this.#stats.timeouts++;
-        reject(new SmpTimeoutError(`no answer to group ${group} command ${id} (seq ${seq}) within ${timeoutMs} ms`, timeoutMs));
-      }, timeoutMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const p = new Pending(this, seq, group, id, op + 1, timeoutMs, signal, resolve, reject);
+      p.timer = setTimeout(SmpSession.#onTimeout, timeoutMs, p);
+      signal?.addEventListener('abort', p, { once: true });
       this.#inFlight.set(seq, p);
       this.#stats.sent++;
-      this.transport.send(packet).catch((e: Error) => {
-        if (this.#inFlight.get(seq) !== p) return;
-        this.#inFlight.delete(seq);
-        p.cleanup();
-        reject(e);
-      });
+      const t = this.transport;
+      const sent = t.sendParts ? t.sendParts(parts) : t.send(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+      sent.catch((e: Error) => this.#settle(p, e));
     });
+  }
+
+  static #onTimeout(p: Pending): void {
+    const self = p.session;
+    if (self.#inFlight.get(p.seq) !== p) return;
+    self.#stats.timeouts++;
+    self.#settle(p, new SmpTimeoutError(`no answer to group ${p.group} command ${p.id} (seq ${p.seq}) within ${p.timeoutMs} ms`, p.timeoutMs));
+  }
+
+  static {
+    settle = (p, err) => p.session.#settle(p, err);
+  }
+
+  /** Ends `p` with `err` if it is still in flight (abort, timeout, a failed send). */
+  #settle(p: Pending, err: Error): void {
+    if (this.#inFlight.get(p.seq) !== p) return;
+    this.#inFlight.delete(p.seq);
+    p.cleanup();
+    p.reject(err);
   }
 
   #onPacket(packet: Buffer): void {

@@ -9,6 +9,7 @@ import { decodeHeader, buildPacket, Op, SMP_HEADER_SIZE } from '../src/codec/hea
 import { decodeCborMap, encodeCbor, type CborMap } from '../src/codec/cbor.js';
 import { TransportEmitter } from '../src/transport/emitter.js';
 import type { Transport, TransportEvents } from '../src/transport/transport.js';
+import type { SerialEncoding } from '../src/transport/framing.js';
 import { SmpClosedError, SmpDeviceError, SmpFrameSizeError, SmpTimeoutError } from '../src/errors.js';
 
 interface Req {
@@ -23,7 +24,7 @@ class FakeDevice implements Transport {
   kind = 'memory';
   maxPacket: number | undefined = undefined;
   closed = false;
-  encoding: string | undefined;
+  encoding: SerialEncoding | undefined;
   readonly sent: Req[] = [];
   readonly #em = new TransportEmitter();
   constructor(public answer: (r: Req, n: number) => CborMap | undefined) {}

@@ -1,9 +1,15 @@
 /**
- * MCUmgrClient against the simulated Zephyr device: every group command with its typed result,
- * device errors in SMP v2 (`err`) and v1 (`rc`) style, uploads, downloads and a firmware
- * update. The suite runs in memory and over UDP on loopback.
+ * The conformance suite: MCUmgrClient against the simulated Zephyr device, every group command
+ * with its typed result, device errors in SMP v2 (`err`) and v1 (`rc`) style, uploads, downloads,
+ * a firmware update, timeouts and close. The same suite runs over every transport: in memory, UDP
+ * on loopback, a PTY with the addon's native serial I/O (console encoding) and a PTY with the
+ * `serialport` fallback (raw encoding; Zephyr speaks no COBS).
  */
 import { nativeCodec } from '../src/codec/index.js';
+import { ptyAvailable } from '../src/transport/pty.js';
+import type { SerialEncoding } from '../src/transport/framing.js';
+import type { ClientOptions } from '../src/client.js';
+import { NativeSerialTransport, SerialPortFallbackTransport } from '../src/transport/serial.js';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -12,7 +18,7 @@ import { startSimulator, type Simulator } from '../src/sim/simulator.js';
 import { createZephyrDevice, type ZephyrDeviceOptions } from '../src/sim/device/zephyr.js';
 import { buildImage } from '../src/image/build.js';
 import { parseImage } from '../src/image/parse.js';
-import { SmpDeviceError, type SmpDeviceError as DevErr } from '../src/errors.js';
+import { SmpClosedError, SmpDeviceError, SmpTimeoutError, type SmpDeviceError as DevErr } from '../src/errors.js';
 
 const DEVICE: ZephyrDeviceOptions = {
   netbufSize: 1024,
@@ -39,18 +45,65 @@ function isDev(rcName: string, style?: 'rc' | 'err') {
   };
 }
 
-for (const kind of ['memory', 'udp'] as const) {
-  describe(`against the simulated Zephyr device (${kind})`, () => {
+/** One transport the suite runs over. */
+interface Way {
+  kind: 'memory' | 'udp' | 'pty-native' | 'pty-serialport';
+  transport: 'memory' | 'udp' | 'pty';
+  encoding?: SerialEncoding;
+  backend?: 'native' | 'serialport';
+}
+
+const WAYS: Way[] = [
+  { kind: 'memory', transport: 'memory' },
+  { kind: 'udp', transport: 'udp' },
+  { kind: 'pty-native', transport: 'pty', encoding: 'console', backend: 'native' },
+  { kind: 'pty-serialport', transport: 'pty', encoding: 'raw', backend: 'serialport' },
+];
+
+const noPty = !ptyAvailable() && 'PTYs need the native addon';
+
+/** Opens a client of `sim` over `way` (a PTY unpaced: the link model adds no baud delay). */
+function openClient(way: Way, sim: Simulator, extra: ClientOptions = {}): Promise<MCUmgrClient> {
+  const opts = { timeoutMs: 3000, ...extra };
+  if (way.transport === 'memory') return Promise.resolve(MCUmgrClient.fromTransport(sim.transport!, { closeTransport: false, ...opts }));
+  if (way.transport === 'udp') return MCUmgrClient.connect(sim.connection, opts);
+  const path = decodeURIComponent(sim.connection.slice('serial:'.length).split('?')[0]!);
+  return MCUmgrClient.serial(path, { ...opts, encoding: way.encoding, backend: way.backend });
+}
+
+for (const way of WAYS) {
+  const { kind } = way;
+  const serial = way.transport === 'pty';
+  describe(`against the simulated Zephyr device (${kind})`, { skip: serial && noPty }, () => {
     let sim: Simulator;
     let client: MCUmgrClient;
-    const open = async (): Promise<MCUmgrClient> =>
-      kind === 'memory'
-        ? MCUmgrClient.fromTransport(sim.transport!, { timeoutMs: 3000, closeTransport: false })
-        : MCUmgrClient.connect(sim.connection, { timeoutMs: 3000 });
+    const open = (extra?: ClientOptions): Promise<MCUmgrClient> => openClient(way, sim, extra);
+    /**
+     * Runs `fn` with a second client. Two clients on one PTY would share its bytes, so over a PTY
+     * the first one steps aside meanwhile.
+     */
+    const withSecond = async (extra: ClientOptions, fn: (c: MCUmgrClient) => Promise<void>): Promise<void> => {
+      if (serial) await client.close();
+      const second = await open(extra);
+      try {
+        await fn(second);
+      } finally {
+        await second.close();
+        if (serial) client = await open();
+      }
+    };
 
     before(async () => {
-      sim = await startSimulator({ transport: kind, core: createZephyrDevice(DEVICE), bootMs: 20 });
+      sim = await startSimulator({
+        transport: way.transport,
+        ...(serial ? { encoding: way.encoding, baudRate: 0 } : {}),
+        core: createZephyrDevice(DEVICE),
+        bootMs: 20,
+      });
       client = await open();
+      if (serial) assert.equal(client.transport.encoding, way.encoding);
+      if (way.backend === 'native') assert.ok(client.transport instanceof NativeSerialTransport, 'the native serial I/O is in use');
+      if (way.backend === 'serialport') assert.ok(client.transport instanceof SerialPortFallbackTransport, 'the serialport fallback is in use');
     });
     after(async () => {
       await client.close();
@@ -130,16 +183,11 @@ for (const kind of ['memory', 'udp'] as const) {
     });
 
     test('image: SMP v1 client sees translated rc codes', async () => {
-      const v1 = kind === 'memory'
-        ? MCUmgrClient.fromTransport(sim.transport!, { version: 0, closeTransport: false })
-        : await MCUmgrClient.connect(sim.connection, { version: 0 });
-      try {
+      await withSecond({ version: 0 }, async (v1) => {
         await assert.rejects(v1.image.erase(1), isDev('MGMT_ERR_EBADSTATE', 'rc'));
         await assert.rejects(v1.image.test(Buffer.alloc(32, 9)), isDev('MGMT_ERR_EUNKNOWN', 'rc'));
         await assert.rejects(v1.os.dateTime({ timeoutMs: 2000 }).then(() => v1.os.appInfo('q')), isDev('MGMT_ERR_EINVAL', 'rc'));
-      } finally {
-        await v1.close();
-      }
+      });
     });
 
     test('stat: list and read; unknown group', async () => {
@@ -225,6 +273,27 @@ for (const kind of ['memory', 'udp'] as const) {
       assert.equal(now.confirmed, true);
       const again = await client.firmwareUpdate(img);
       assert.equal(again.alreadyInstalled, true);
+    });
+
+    test('timeout and close: a silent device gives SmpTimeoutError; close rejects what is in flight', async () => {
+      const quiet = await startSimulator({
+        transport: way.transport,
+        ...(serial ? { encoding: way.encoding, baudRate: 0 } : {}),
+        core: createZephyrDevice(),
+        faults: { silent: true },
+      });
+      try {
+        const c = await openClient(way, quiet);
+        await assert.rejects(c.os.echo('anyone?', { timeoutMs: 150 }), SmpTimeoutError);
+        assert.equal(c.session.stats().timeouts, 1);
+        assert.equal(c.session.inFlight, 0);
+        assert.equal(quiet.stats().handled, 1, 'the request reached the device, which kept silent');
+        const pending = assert.rejects(c.os.echo('still there?', { timeoutMs: 30_000 }), SmpClosedError);
+        await c.close();
+        await pending;
+      } finally {
+        await quiet.close();
+      }
     });
   });
 }

@@ -15,7 +15,7 @@ import { tsCodec, nativeCodec, type Codec, type PacketDecoder } from '../src/cod
 import { CONSOLE_STAT_KEYS } from '../src/codec/console-decoder.js';
 import { COBS_STAT_KEYS } from '../src/codec/cobs.js';
 import { RAW_STAT_KEYS } from '../src/codec/raw.js';
-import { native } from '../src/codec/native.js';
+import { native } from '../src/addon.js';
 
 const NATIVE_EXPECTED = process.env.MCUMGR_NATIVE !== '0';
 

@@ -8,7 +8,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { tsCodec, nativeCodec, consoleFrameSizes, encodeRaw, type Codec } from '../src/codec/index.js';
-import { nativeLoadError } from '../src/codec/native.js';
+import { nativeLoadError } from '../src/addon.js';
 
 interface Vectors {
   crc16_xmodem: { data: string; crc: string }[];

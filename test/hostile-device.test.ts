@@ -16,7 +16,7 @@
  */
 import { test, describe, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { native } from '../src/codec/native.js';
+import { native } from '../src/addon.js';
 import { buildPacket, decodeHeader, Op, SMP_HEADER_SIZE, type SmpHeader } from '../src/codec/header.js';
 import { decodeCborMap, encodeCbor } from '../src/codec/cbor.js';
 import { SmpFrameError, SmpTimeoutError } from '../src/errors.js';

@@ -5,14 +5,15 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { native } from '../src/codec/native.js';
+import { native } from '../src/addon.js';
 import { buildPacket, decodeHeader, Op, SMP_HEADER_SIZE } from '../src/codec/header.js';
 import { decodeCborMap, encodeCbor } from '../src/codec/cbor.js';
 import { SmpClosedError, TransportError } from '../src/errors.js';
 import { SerialFraming, type SerialEncoding } from '../src/transport/framing.js';
 import { createPty, ptyAvailable, type Pty } from '../src/transport/pty.js';
 import { NativeSerialTransport } from '../src/transport/serial-native.js';
-import { openSerialTransport, type SerialTransport } from '../src/transport/serial.js';
+import { openSerialTransport, SerialTransport, NativeByteLink, type ByteLink } from '../src/transport/serial.js';
+import { buildPacketParts } from '../src/codec/packet.js';
 import { SerialPortFallbackTransport } from '../src/transport/serial-port-fallback.js';
 
 const skip = !ptyAvailable(native) ? 'the native addon with serial I/O is not built' : false;
@@ -392,5 +393,98 @@ describe('serialport fallback transport over a PTY (main thread)', { skip }, () 
       assert.match(e.message, /\/dev\/does-not-exist-43/);
       return true;
     });
+  });
+});
+
+/** `n` bytes that differ along the buffer (a reordered or lost piece shows). */
+function pattern(n: number, k: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * k) & 0xff;
+  return b;
+}
+
+describe('packets as pieces over a byte link', { skip }, () => {
+  /** A chunk-like packet as the session builds it: header + small CBOR, then the data by reference. */
+  const pieces = (seq: number, data: Buffer): Buffer[] => {
+    const { parts } = buildPacketParts({ op: Op.WRITE, version: 1, flags: 0, group: 1, seq, id: 1 }, { off: seq, data });
+    return parts;
+  };
+
+  for (const backend of ['native', 'serialport'] as const) {
+    for (const encoding of ENCODINGS) {
+      test(`${backend}, ${encoding}: the wire carries exactly the frame of the joined packet`, async () => {
+        const pty = createPty();
+        const dev = new EchoDevice(pty, encoding);
+        const client = await openSerialTransport({ path: pty.path, encoding, backend });
+        try {
+          const data = pattern(1500, 31);
+          const parts = pieces(3, data);
+          assert.equal(parts[1], data, 'the data travels by reference');
+          const done = collect(client, 1);
+          await client.sendParts(parts);
+          await done;
+          const framing = new SerialFraming({ encoding });
+          const lead = encoding === 'cobs' ? [0] : encoding === 'console' ? [0x0a] : [];
+          const want = Buffer.concat([Buffer.from(lead), framing.encode(Buffer.concat(parts))]);
+          assert.deepEqual(Buffer.concat(dev.rawIn), want);
+        } finally {
+          await client.close();
+          pty.close();
+        }
+      });
+    }
+  }
+
+  test('native writev: pieces larger than the kernel takes at once arrive whole and in order', async () => {
+    const pty = createPty();
+    const got: Buffer[] = [];
+    pty.onData((c) => got.push(c));
+    const client = new NativeSerialTransport({ path: pty.path, encoding: 'raw', maxPacket: 0xffff });
+    try {
+      const big = pattern(60_000, 7);
+      const parts = pieces(9, big);
+      await client.sendParts(parts);
+      await client.drain();
+      await waitFor(() => Buffer.concat(got).length >= big.length + parts[0]!.length);
+      assert.deepEqual(Buffer.concat(got), Buffer.concat(parts));
+    } finally {
+      await client.close();
+      pty.close();
+    }
+  });
+
+  test('SerialTransport frames over a ByteLink of the caller (here a logging wrapper of the native link)', async () => {
+    const pty = createPty();
+    const dev = new EchoDevice(pty, 'console');
+    const writes: number[] = [];
+    const client = await SerialTransport.open({ path: pty.path, encoding: 'console' }, (target) => {
+      const inner = new NativeByteLink(target);
+      const link: ByteLink = {
+        path: inner.path,
+        attach: (sink) => inner.attach(sink),
+        write: (p) => {
+          writes.push(p.length);
+          inner.write(p);
+        },
+        pending: () => inner.pending(),
+        drain: () => inner.drain(),
+        close: () => inner.close(),
+        unref: () => inner.unref(),
+        ref: () => inner.ref(),
+      };
+      return link;
+    });
+    try {
+      const done = collect(client, 2);
+      await client.send(request(1, { d: 'one' }));
+      await client.send(request(2, { d: 'two' }));
+      const replies = await done;
+      assert.deepEqual(replies.map((p) => decodeCborMap(p.subarray(SMP_HEADER_SIZE)).r), ['one', 'two']);
+      assert.deepEqual(writes, [2, 1], 'the LF delimiter is its own piece before the first frame, then one piece per frame');
+      assert.equal(dev.requests.length, 2);
+    } finally {
+      await client.close();
+      pty.close();
+    }
   });
 });

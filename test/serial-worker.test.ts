@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { isMainThread, parentPort, workerData, Worker } from 'node:worker_threads';
-import { native } from '../src/codec/native.js';
+import { native } from '../src/addon.js';
 import { buildPacket, decodeHeader, Op, SMP_HEADER_SIZE } from '../src/codec/header.js';
 import { decodeCborMap, encodeCbor } from '../src/codec/cbor.js';
 import { SerialFraming, type SerialEncoding } from '../src/transport/framing.js';

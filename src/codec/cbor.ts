@@ -76,9 +76,14 @@ function widenIntegers(v: unknown, depth: number): unknown {
   if (Array.isArray(v)) return v.some((x) => typeof x === 'number' || (x !== null && typeof x === 'object')) ? v.map((x) => widenIntegers(x, depth + 1)) : v;
   if (v instanceof Map) return v;
   let copy: Record<string, unknown> | undefined;
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+  const o = v as Record<string, unknown>;
+  // for-in over a plain object allocates nothing per key (this runs for every request sent).
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue;
+    const x = o[k];
+    if (typeof x !== 'number' && (x === null || typeof x !== 'object' || x instanceof Uint8Array)) continue;
     const w = widenIntegers(x, depth + 1);
-    if (w !== x) (copy ??= { ...(v as Record<string, unknown>) })[k] = w;
+    if (w !== x) (copy ??= { ...o })[k] = w;
   }
   return copy ?? v;
 }

@@ -14,25 +14,28 @@ export function cobsMaxLength(n: number): number {
 /** Standard COBS encoding of `data` (no delimiter). The output holds no zero byte. */
 export function cobsEncode(data: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(cobsMaxLength(data.length));
-  return out.subarray(0, cobsEncodeInto(data, out, 0));
+  return out.subarray(0, cobsEncodeInto([data], out, 0));
 }
 
-function cobsEncodeInto(data: Uint8Array, out: Uint8Array, offset: number): number {
+/** COBS-encodes the concatenation of `parts` into `out` at `offset`; returns the bytes written. */
+function cobsEncodeInto(parts: readonly Uint8Array[], out: Uint8Array, offset: number): number {
   let codeAt = offset;
   let o = offset + 1;
   let code = 1;
-  for (let i = 0; i < data.length; i++) {
-    const b = data[i]!;
-    if (b === 0) {
-      out[codeAt] = code;
-      codeAt = o++;
-      code = 1;
-    } else {
-      out[o++] = b;
-      if (++code === 0xff) {
+  for (const data of parts) {
+    for (let i = 0; i < data.length; i++) {
+      const b = data[i]!;
+      if (b === 0) {
         out[codeAt] = code;
         codeAt = o++;
         code = 1;
+      } else {
+        out[o++] = b;
+        if (++code === 0xff) {
+          out[codeAt] = code;
+          codeAt = o++;
+          code = 1;
+        }
       }
     }
   }
@@ -66,13 +69,23 @@ export function cobsDecode(enc: Uint8Array): Buffer | null {
 
 /** Frames `packet` for COBS serial: COBS(packet ‖ CRC16) then one 0x00. */
 export function encodeCobsFrame(packet: Uint8Array): Buffer {
-  const n = packet.length;
+  return encodeCobsFrameParts([packet]);
+}
+
+/**
+ * Frames the packet made of `parts` (in order) for COBS serial, reading each part where it lies:
+ * the COBS output is the only copy of the packet's bytes.
+ */
+export function encodeCobsFrameParts(parts: readonly Uint8Array[], crc: (data: Uint8Array, init: number) => number = crc16): Buffer {
+  let n = 0;
+  let c = 0;
+  for (const p of parts) {
+    n += p.length;
+    c = crc(p, c);
+  }
   if (n < 1 || n > 0xffff) throw new RangeError(`packet must be 1..65535 bytes for COBS framing, got ${n}`);
-  const withCrc = Buffer.allocUnsafe(n + 2);
-  withCrc.set(packet, 0);
-  withCrc.writeUInt16BE(crc16(packet), n);
   const out = Buffer.allocUnsafe(cobsMaxLength(n + 2) + 1);
-  const len = cobsEncodeInto(withCrc, out, 0);
+  const len = cobsEncodeInto([...parts, Buffer.from([c >> 8, c & 0xff])], out, 0);
   out[len] = 0;
   return out.subarray(0, len + 1);
 }

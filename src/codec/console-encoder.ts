@@ -60,28 +60,69 @@ export function consoleFrameSizes(n: number, split: ConsoleSplit): number[] {
  * @throws RangeError when the packet is empty or longer than {@link MAX_CONSOLE_PACKET}.
  */
 export function encodeConsole(packet: Uint8Array, split: ConsoleSplit = 'plain'): Buffer {
-  const n = packet.length;
+  return encodeConsoleParts([packet], split);
+}
+
+/** Length of segment `k` of the stream len ‖ parts ‖ crc (-1: the length bytes, parts.length: the CRC). */
+function segLength(parts: readonly Uint8Array[], k: number): number {
+  return k === -1 || k === parts.length ? 2 : parts[k]!.length;
+}
+
+/** A CRC16 that continues from `init` (XMODEM chains: crc(a ‖ b) = crc(b, crc(a))). */
+export type Crc16 = (data: Uint8Array, init: number) => number;
+
+/**
+ * Frames the packet made of `parts` (in order) for the console transport, reading each part where
+ * it lies: base64 is the only copy of the packet's bytes (a frame that straddles two parts is
+ * gathered in a 93-byte scratch first).
+ * @throws RangeError when the packet is empty or longer than {@link MAX_CONSOLE_PACKET}.
+ */
+export function encodeConsoleParts(parts: readonly Uint8Array[], split: ConsoleSplit = 'plain', crc: Crc16 = crc16): Buffer {
+  let n = 0;
+  let c = 0;
+  for (let i = 0; i < parts.length; i++) {
+    n += parts[i]!.length;
+    c = crc(parts[i]!, c);
+  }
   if (n < 1 || n > MAX_CONSOLE_PACKET) {
     throw new RangeError(`packet must be 1..${MAX_CONSOLE_PACKET} bytes for console framing, got ${n}`);
   }
-  const stream = Buffer.allocUnsafe(n + 4);
-  stream.writeUInt16BE(n + 2, 0);
-  stream.set(packet, 2);
-  stream.writeUInt16BE(crc16(packet), n + 2);
   const sizes = consoleFrameSizes(n, split);
   let outLen = 0;
   for (const s of sizes) outLen += 3 + base64Length(s);
   const out = Buffer.allocUnsafe(outLen);
+  // The stream is len(2) ‖ parts ‖ crc(2): the two ends are read from `edge`, the parts in place.
+  const edge = Buffer.allocUnsafe(4);
+  edge.writeUInt16BE(n + 2, 0);
+  edge.writeUInt16BE(c, 2);
   let o = 0;
-  let p = 0;
+  let seg = -1; // -1: the length bytes, parts.length: the CRC bytes
+  let at = 0;
+  let scratch: Buffer | undefined;
   for (let f = 0; f < sizes.length; f++) {
     const s = sizes[f]!;
     const marker = f === 0 ? MARKER_INITIAL : MARKER_CONTINUATION;
     out[o++] = marker[0];
     out[o++] = marker[1];
-    o += base64EncodeInto(stream.subarray(p, p + s), out, o);
+    while (at === segLength(parts, seg)) (seg++, (at = 0));
+    if (seg >= 0 && seg < parts.length && parts[seg]!.length - at >= s) {
+      o += base64EncodeInto(parts[seg]!, out, o, at, at + s);
+      at += s;
+    } else {
+      scratch ??= Buffer.allocUnsafe(RAW_PER_FRAME);
+      let got = 0;
+      while (got < s) {
+        while (at === segLength(parts, seg)) (seg++, (at = 0));
+        const take = Math.min(s - got, segLength(parts, seg) - at);
+        const src = seg === -1 ? edge : seg === parts.length ? edge : parts[seg]!;
+        const base = seg === parts.length ? 2 : 0;
+        for (let k = 0; k < take; k++) scratch[got + k] = src[base + at + k]!;
+        got += take;
+        at += take;
+      }
+      o += base64EncodeInto(scratch, out, o, 0, s);
+    }
     out[o++] = 0x0a;
-    p += s;
   }
   return out;
 }

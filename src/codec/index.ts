@@ -4,7 +4,7 @@
  * (see {@link codecBackend}), and `MCUMGR_NATIVE=0` forces the twins.
  * @module
  */
-import { native, type NativeDecoder } from './native.js';
+import { native, type NativeDecoder } from '../addon.js';
 import * as tsCrc from './crc16.js';
 import * as tsB64 from './base64.js';
 import * as tsCons from './console-encoder.js';
@@ -51,6 +51,10 @@ export interface Codec {
   cobsEncode(data: Uint8Array): Buffer;
   cobsDecode(enc: Uint8Array): Buffer | null;
   encodeCobsFrame(packet: Uint8Array): Buffer;
+  /** {@link Codec.encodeConsole} of the packet made of `parts`, without joining them first. */
+  encodeConsoleParts(parts: readonly Uint8Array[], split?: ConsoleSplit): Buffer;
+  /** {@link Codec.encodeCobsFrame} of the packet made of `parts`, without joining them first. */
+  encodeCobsFrameParts(parts: readonly Uint8Array[]): Buffer;
   createConsoleDecoder(opts?: ConsoleDecoderOptions): PacketDecoder<ConsoleDecoderStats>;
   createCobsDecoder(opts?: CobsDecoderOptions): PacketDecoder<CobsDecoderStats>;
   createRawDecoder(opts?: RawDecoderOptions): PacketDecoder<RawDecoderStats>;
@@ -66,6 +70,8 @@ export const tsCodec: Codec = {
   cobsEncode: tsCobs.cobsEncode,
   cobsDecode: tsCobs.cobsDecode,
   encodeCobsFrame: tsCobs.encodeCobsFrame,
+  encodeConsoleParts: (parts, split = 'plain') => tsCons.encodeConsoleParts(parts, split),
+  encodeCobsFrameParts: (parts) => tsCobs.encodeCobsFrameParts(parts),
   createConsoleDecoder: (o) => new ConsoleDecoderTs(o),
   createCobsDecoder: (o) => new CobsDecoderTs(o),
   createRawDecoder: (o) => new RawDecoderTs(o),
@@ -102,22 +108,30 @@ function checkSplit(split: ConsoleSplit): boolean {
 function makeNativeCodec(): Codec | undefined {
   const n = native;
   if (!n) return undefined;
+  const nativeCrc = (d: Uint8Array, init: number): number => n.crc16(d, init);
+  const encodeConsole = (p: Uint8Array, split: ConsoleSplit = 'plain'): Buffer => {
+    const z = checkSplit(split);
+    if (p.length < 1 || p.length > tsCons.MAX_CONSOLE_PACKET) return tsCons.encodeConsole(p, split); // throws the twin's RangeError
+    return n.encodeConsole(p, z);
+  };
+  const encodeCobsFrame = (p: Uint8Array): Buffer => {
+    if (p.length < 1 || p.length > 0xffff) return tsCobs.encodeCobsFrame(p);
+    return n.encodeCobsFrame(p);
+  };
   return {
     backend: 'native',
     crc16: (d, init = 0) => n.crc16(d, init),
     base64Encode: (d) => n.base64Encode(d),
     base64Decode: (t) => n.base64Decode(t),
-    encodeConsole: (p, split = 'plain') => {
-      const z = checkSplit(split);
-      if (p.length < 1 || p.length > tsCons.MAX_CONSOLE_PACKET) return tsCons.encodeConsole(p, split); // throws the twin's RangeError
-      return n.encodeConsole(p, z);
-    },
+    encodeConsole,
     cobsEncode: (d) => n.cobsEncode(d),
     cobsDecode: (e) => n.cobsDecode(e),
-    encodeCobsFrame: (p) => {
-      if (p.length < 1 || p.length > 0xffff) return tsCobs.encodeCobsFrame(p);
-      return n.encodeCobsFrame(p);
-    },
+    encodeCobsFrame,
+    // One piece goes to the addon whole; several are read where they lie by the twin's loop with
+    // the addon's CRC, rather than joined into a copy first.
+    encodeConsoleParts: (parts, split = 'plain') =>
+      parts.length === 1 ? encodeConsole(parts[0]!, split) : tsCons.encodeConsoleParts(parts, split, nativeCrc),
+    encodeCobsFrameParts: (parts) => (parts.length === 1 ? encodeCobsFrame(parts[0]!) : tsCobs.encodeCobsFrameParts(parts, nativeCrc)),
     createConsoleDecoder: (o = {}) =>
       new NativeDecoderView(
         new n.ConsoleDecoder(
@@ -147,6 +161,8 @@ export const {
   cobsEncode,
   cobsDecode,
   encodeCobsFrame,
+  encodeConsoleParts,
+  encodeCobsFrameParts,
   createConsoleDecoder,
   createCobsDecoder,
   createRawDecoder,

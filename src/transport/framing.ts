@@ -55,6 +55,22 @@ export class SerialFraming {
     }
   }
 
+  /**
+   * The bytes that carry the packet made of `parts`, as pieces to write in order: the parts
+   * themselves for raw (no copy), one encoded frame for console and COBS (the encoding is the one
+   * copy of the packet's bytes).
+   */
+  encodeParts(parts: readonly Uint8Array[]): readonly Uint8Array[] {
+    switch (this.encoding) {
+      case 'console':
+        return [this.#codec.encodeConsoleParts(parts, this.#split)];
+      case 'cobs':
+        return [this.#codec.encodeCobsFrameParts(parts)];
+      case 'raw':
+        return parts;
+    }
+  }
+
   /** Feeds bytes read from the wire; returns the packets they completed. */
   decode(chunk: Buffer): Buffer[] {
     return this.decoder.push(chunk);

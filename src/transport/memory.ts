@@ -47,10 +47,22 @@ class MemoryEnd implements Transport {
   send(packet: Buffer): Promise<void> {
     if (this.#closed) return Promise.reject(new SmpClosedError(`${this.kind} transport is closed`));
     if (!(packet instanceof Uint8Array)) return Promise.reject(new TypeError('send(packet): packet must be a Buffer or Uint8Array'));
-    if (this.maxPacket !== undefined && packet.length > this.maxPacket) {
-      return Promise.reject(new RangeError(`packet of ${packet.length} bytes exceeds this transport's maxPacket ${this.maxPacket}`));
+    return this.#post(packet.length, () => Buffer.from(packet));
+  }
+
+  /** Delivers the joined pieces: the peer gets a packet of its own either way (the one copy). */
+  sendParts(parts: readonly Buffer[]): Promise<void> {
+    let size = 0;
+    for (const p of parts) size += p.length;
+    return this.#post(size, () => Buffer.concat(parts, size));
+  }
+
+  #post(size: number, copyOf: () => Buffer): Promise<void> {
+    if (this.#closed) return Promise.reject(new SmpClosedError(`${this.kind} transport is closed`));
+    if (this.maxPacket !== undefined && size > this.maxPacket) {
+      return Promise.reject(new RangeError(`packet of ${size} bytes exceeds this transport's maxPacket ${this.maxPacket}`));
     }
-    const copy = Buffer.from(packet);
+    const copy = copyOf();
     const peer = this.#peer!;
     if (this.#latency <= 0) {
       const h = setImmediate(() => {

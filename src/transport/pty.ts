@@ -8,7 +8,7 @@
  * when no client has the path open: clients may come and go, and the simulator just sees silence.
  * @module
  */
-import { native, type NativeAddon, type NativeSerialPort } from '../codec/native.js';
+import { native, type NativeAddon, type NativeSerialPort } from '../addon.js';
 import { SmpClosedError, TransportError } from '../errors.js';
 
 /** The master side of a PTY. */

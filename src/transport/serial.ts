@@ -1,18 +1,22 @@
 /**
- * Opens a serial transport: the addon's worker-safe serial I/O when it is loaded, else the
- * `serialport` package (main thread only).
+ * Opens a serial transport: one {@link SerialTransport} (the framing) over a byte link, the
+ * addon's worker-safe serial I/O when it is loaded, else the `serialport` package (main thread
+ * only).
  * @module
  */
 import { isMainThread } from 'node:worker_threads';
-import { native, nativeLoadError } from '../codec/native.js';
+import { native, nativeLoadError } from '../addon.js';
 import { TransportError } from '../errors.js';
-import { NativeSerialTransport, nativeSerialAvailable, resolveSerialOptions } from './serial-native.js';
-import type { SerialTransport, SerialTransportOptions } from './serial-native.js';
+import { NativeSerialTransport, nativeSerialAvailable } from './serial-native.js';
+import { resolveSerialOptions, type SerialTransportOptions } from './serial-options.js';
 import { SerialPortFallbackTransport } from './serial-port-fallback.js';
+import type { SerialTransport } from './serial-transport.js';
 
-export type { SerialTransport, SerialTransportOptions } from './serial-native.js';
-export { NativeSerialTransport } from './serial-native.js';
-export { SerialPortFallbackTransport } from './serial-port-fallback.js';
+export type { SerialTransportOptions } from './serial-options.js';
+export type { ByteLink, ByteLinkSink, ByteLinkTarget, OpenByteLink } from './byte-link.js';
+export { SerialTransport } from './serial-transport.js';
+export { NativeSerialTransport, NativeByteLink } from './serial-native.js';
+export { SerialPortFallbackTransport, openSerialPortLink } from './serial-port-fallback.js';
 
 /** Which implementation {@link openSerialTransport} uses. */
 export type SerialBackend = 'auto' | 'native' | 'serialport';

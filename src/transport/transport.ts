@@ -3,6 +3,7 @@
  * A transport moves whole SMP packets (header + CBOR); framing is its own business.
  * @module
  */
+import type { SerialEncoding } from './framing.js';
 
 /** What a transport reports to its user. */
 export interface TransportEvents {
@@ -23,8 +24,27 @@ export interface Transport {
    * its own (e.g. a UDP datagram). The device's buffer size is a separate limit.
    */
   readonly maxPacket: number | undefined;
+  /**
+   * The serial encoding, for a transport over a serial byte stream (`kind` `serial`); undefined
+   * for packet transports (UDP, memory). A `serial` transport without it is taken as `console`.
+   */
+  readonly encoding?: SerialEncoding;
+  /**
+   * True when the peer is a group of devices (a UDP multicast or broadcast address): every device
+   * acts on each request and only the first answer counts, so transfers are refused.
+   */
+  readonly groupAddress?: boolean;
+  /** The device's address or path, for messages (e.g. `/dev/ttyACM0`, `192.0.2.1`). */
+  readonly peerName?: string;
   /** Sends one SMP packet. Resolves once the bytes are handed to the OS (not when answered). */
   send(packet: Buffer): Promise<void>;
+  /**
+   * Sends one SMP packet given as pieces in order (the first holds the header): what
+   * {@link Transport.send} does with their concatenation, without joining them. A transport that
+   * writes to a byte stream or a socket implements it so an upload chunk is not copied to be sent;
+   * the session uses it when present. The pieces must not be changed until the promise settles.
+   */
+  sendParts?(parts: readonly Buffer[]): Promise<void>;
   /** Subscribes to an event; returns a function that unsubscribes. */
   on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]): () => void;
   /** Closes the link; idempotent. */

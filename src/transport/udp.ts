@@ -211,14 +211,21 @@ export class UdpTransport implements Transport {
   }
 
   send(packet: Buffer): Promise<void> {
+    return this.sendParts([packet]);
+  }
+
+  /** Sends the packet made of `parts` as one datagram (sendmsg with the pieces: no join). */
+  sendParts(parts: readonly Buffer[]): Promise<void> {
     if (this.#closed) return Promise.reject(new SmpClosedError('the UDP transport is closed'));
-    if (packet.length > this.maxPacket) {
+    let size = 0;
+    for (const p of parts) size += p.length;
+    if (size > this.maxPacket) {
       return Promise.reject(
-        new SmpFrameSizeError(`a ${packet.length}-byte packet does not fit one ${this.maxPacket}-byte UDP datagram; send less data per request`),
+        new SmpFrameSizeError(`a ${size}-byte packet does not fit one ${this.maxPacket}-byte UDP datagram; send less data per request`),
       );
     }
     return new Promise((resolve, reject) => {
-      this.#socket.send(packet, this.remote.port, this.remote.address, (err) => {
+      this.#socket.send(parts.length === 1 ? parts[0]! : (parts as Buffer[]), this.remote.port, this.remote.address, (err) => {
         if (err) reject(new TransportError(`UDP send to ${this.remote.address}:${this.remote.port} failed: ${err.message}`, { cause: err }));
         else {
           this.#stats.sent++;
@@ -226,6 +233,11 @@ export class UdpTransport implements Transport {
         }
       });
     });
+  }
+
+  /** The device's address (for messages). */
+  get peerName(): string {
+    return this.remote.address;
   }
 
   on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]): () => void {

@@ -17,7 +17,7 @@ export interface NativeDecoder {
   buffered(): number;
 }
 
-/** The functions the addon exports (each has a TS twin in `src/codec/`). */
+/** The functions the addon exports (each codec function has a TS twin in `src/codec/`). */
 export interface NativeAddon {
   crc16(data: Uint8Array, init: number): number;
   base64Encode(data: Uint8Array): Buffer;
@@ -57,6 +57,11 @@ export interface NativeAddon {
 export interface NativeSerialPort {
   /** Writes at once what the kernel takes and queues the rest; throws (code = errno name) if the kernel refuses. */
   write(data: Uint8Array): void;
+  /**
+   * Writes the pieces in order in one system call (writev), as `write` would their concatenation;
+   * at most 64 pieces. Absent from addons built before it existed.
+   */
+  writev?(pieces: readonly Uint8Array[]): void;
   /** Bytes written but not yet accepted by the kernel. */
   pending(): number;
   /** Stops polling and closes the fd; idempotent; queued bytes are dropped. */
@@ -73,7 +78,7 @@ function packageRoot(): string {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'binding.gyp'))) return dir;
     dir = dirname(dir);
   }
-  return dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+  return dirname(dirname(fileURLToPath(import.meta.url)));
 }
 
 let loadError: Error | undefined;

@@ -1,0 +1,227 @@
+/**
+ * What the client costs on top of the wire: requests per second of the whole client (echo, and
+ * image upload chunks of 1 KiB at window 1) next to a floor, a minimal loop in the same run that
+ * writes the same pre-encoded frames to the same PTY with the addon's serial port and waits for
+ * each answer, with no client code in between. The simulated device runs in a child process on a
+ * PTY with no baud limit and no simulated flash or processing time, so both loops pay the same
+ * PTY and device costs and the ratio client/floor is the client's own overhead. Also: the bytes
+ * the client allocates per upload chunk (JS heap + array buffers, over whole uploads run with no
+ * garbage collection in between; node runs with a young generation large enough for that).
+ *
+ *   npm run bench:overhead [-- --encoding console|raw --echo 2000 --image-kib 256 --rounds 4]
+ *
+ * Targets (issue #16): chunk_over_floor ≤ 1.25, alloc_per_chunk_bytes ≤ 2 × 1024.
+ */
+import { parseArgs } from 'node:util';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { createHash } from 'node:crypto';
+import { native } from '../src/addon.js';
+import { MCUmgrClient } from '../src/client.js';
+import { buildPacket, Op } from '../src/codec/header.js';
+import { encodeCbor } from '../src/codec/cbor.js';
+import { buildImage } from '../src/image/index.js';
+import { spawnSimulatorProcess } from '../src/sim/child.js';
+import { uploadImage } from '../src/transfer/index.js';
+import { SerialFraming, checkEncoding } from '../src/transport/framing.js';
+import { Group } from '../src/protocol/ids.js';
+
+const { values } = parseArgs({
+  options: {
+    encoding: { type: 'string', default: 'console' },
+    echo: { type: 'string', default: '2000' },
+    'image-kib': { type: 'string', default: '192' },
+    rounds: { type: 'string', default: '4' },
+  },
+});
+const encoding = checkEncoding(values.encoding);
+if (encoding === 'cobs') throw new RangeError('--encoding: the simulated Zephyr device speaks console or raw');
+const ECHOS = Number(values.echo);
+const IMAGE_KIB = Number(values['image-kib']);
+const ROUNDS = Number(values.rounds);
+const CHUNK = 1024;
+const ECHO_TEXT = 'overhead';
+
+if (!native?.SerialPort) throw new Error('the floor needs the native addon (npm run build:native)');
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with --expose-gc (npm run bench:overhead does)');
+
+const sim = await spawnSimulatorProcess([
+  {
+    transport: 'pty',
+    encoding,
+    baudRate: 0,
+    bootMs: 0,
+    limits: { lineBufCount: 1024 },
+    device: { netbufSize: 2048, netbufCount: 4, requestMs: 0, eraseMsPerPage: 0, writeBytesPerMs: 1e9, readBytesPerMs: 1e9, slotSize: 1 << 20 },
+  },
+]);
+const connection = sim.connections[0]!;
+const path = decodeURIComponent(connection.slice('serial:'.length).split('?')[0]!);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* The floor: pre-encoded frames, one write each, wait for the answer's end, nothing else.         */
+/* ---------------------------------------------------------------------------------------------- */
+
+/** Frame of one request as the client would send it (SMP v2, seq 0). */
+function frame(group: number, id: number, body: Record<string, unknown>): Buffer {
+  const packet = buildPacket({ op: Op.WRITE, version: 1, flags: 0, group, seq: 0, id }, encodeCbor(body));
+  return Buffer.concat(new SerialFraming({ encoding }).encodeParts([packet]));
+}
+
+/**
+ * Writes each frame and waits for one whole answer before the next: a console answer this small
+ * is one line (ends at its LF); a raw answer ends after 8 + the header's length bytes.
+ */
+async function floor(frames: Buffer[]): Promise<number> {
+  let resolveAnswer: () => void = () => {};
+  let lf = 0;
+  let pending: Buffer = Buffer.alloc(0);
+  const onData = (chunk: Buffer): void => {
+    if (encoding === 'console') {
+      for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) lf++;
+      if (lf > 0) {
+        lf--;
+        resolveAnswer();
+      }
+      return;
+    }
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    while (pending.length >= 8 && pending.length >= 8 + pending.readUInt16BE(2)) {
+      pending = pending.subarray(8 + pending.readUInt16BE(2));
+      resolveAnswer();
+    }
+  };
+  const port = new native!.SerialPort!(path, 115200, onData, (e) => {
+    throw e;
+  });
+  try {
+    if (encoding === 'console') port.write(Buffer.from([0x0a]));
+    const t0 = performance.now();
+    for (const f of frames) {
+      const answered = new Promise<void>((r) => (resolveAnswer = r));
+      port.write(f);
+      await answered;
+    }
+    return performance.now() - t0;
+  } finally {
+    port.close();
+  }
+}
+
+function uploadFrames(image: Buffer): Buffer[] {
+  const sha = createHash('sha256').update(image).digest();
+  const frames: Buffer[] = [];
+  for (let off = 0; off < image.length; off += CHUNK) {
+    const data = image.subarray(off, off + CHUNK);
+    frames.push(frame(Group.IMAGE, 1, off === 0 ? { image: 0, len: image.length, off: 0, sha, data } : { off, data }));
+  }
+  return frames;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* The client.                                                                                     */
+/* ---------------------------------------------------------------------------------------------- */
+
+async function openClient(): Promise<MCUmgrClient> {
+  const c = await MCUmgrClient.serial(path, { encoding, timeoutMs: 5000, frameSize: 2048 });
+  await c.os.echo('warm'); // the console delimiter and first-call costs stay out of the timing
+  return c;
+}
+
+async function clientEcho(n: number): Promise<number> {
+  const c = await openClient();
+  try {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await c.os.echo(ECHO_TEXT);
+    return performance.now() - t0;
+  } finally {
+    await c.close();
+  }
+}
+
+/** Measured upload spans; a collection inside one would hide what it freed from the figure. */
+const spans: Array<[number, number]> = [];
+const gcTimes: number[] = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcTimes.push(e.startTime);
+}).observe({ entryTypes: ['gc'] });
+
+/** One upload at window 1; returns its time and the bytes allocated while it ran. */
+async function clientUpload(image: Buffer): Promise<{ ms: number; bytes: number; chunks: number }> {
+  const c = await openClient();
+  try {
+    const ctx = c.transferContext();
+    gc!();
+    const m0 = process.memoryUsage();
+    const t0 = performance.now();
+    const r = await uploadImage(ctx, image, { window: 1, chunkSize: CHUNK });
+    const t1 = performance.now();
+    const m1 = process.memoryUsage();
+    const ms = t1 - t0;
+    spans.push([t0, t1]);
+    if (r.bytes !== image.length || r.rewinds !== 0) throw new Error(`upload went wrong: ${JSON.stringify(r)}`);
+    const bytes = m1.heapUsed - m0.heapUsed + (m1.arrayBuffers - m0.arrayBuffers);
+    return { ms, bytes, chunks: Math.ceil(image.length / CHUNK) };
+  } finally {
+    await c.close();
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+
+const echoFrames = Array.from({ length: ECHOS }, () => frame(Group.OS, 0, { d: ECHO_TEXT }));
+const totals = { echoClient: 0, echoFloor: 0, chunkClient: 0, chunkFloor: 0, chunks: 0, allocBytes: 0, allocChunks: 0 };
+try {
+  // One untimed round first: JIT, PTY buffers, the device's first erase.
+  await clientEcho(200);
+  await floor(echoFrames.slice(0, 200));
+  const warm = buildImage({ size: 32 * 1024, version: '1.0.0', seed: 1 });
+  await clientUpload(warm);
+  await floor(uploadFrames(buildImage({ size: 32 * 1024, version: '1.0.1', seed: 2 })));
+
+  for (let round = 0; round < ROUNDS; round++) {
+    // Client and floor alternate, and each upload is a new image (a new sha: a fresh upload).
+    totals.echoClient += await clientEcho(ECHOS);
+    totals.echoFloor += await floor(echoFrames);
+    const a = buildImage({ size: IMAGE_KIB * 1024, version: `2.0.${round}`, seed: 10 + round });
+    const b = buildImage({ size: IMAGE_KIB * 1024, version: `3.0.${round}`, seed: 100 + round });
+    const up = await clientUpload(a);
+    totals.chunkClient += up.ms;
+    totals.chunks += up.chunks;
+    totals.allocBytes += up.bytes;
+    totals.allocChunks += up.chunks;
+    totals.chunkFloor += await floor(uploadFrames(b));
+  }
+} finally {
+  await sim.close();
+}
+
+const rate = (n: number, ms: number): number => (n * 1000) / ms;
+const echoClient = rate(ECHOS * ROUNDS, totals.echoClient);
+const echoFloor = rate(ECHOS * ROUNDS, totals.echoFloor);
+const chunkClient = rate(totals.chunks, totals.chunkClient);
+const chunkFloor = rate(totals.chunks, totals.chunkFloor);
+const allocPerChunk = totals.allocBytes / totals.allocChunks;
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+await new Promise((r) => setImmediate(r)); // let the observer deliver the last entries
+const gcsDuringUploads = gcTimes.filter((t) => spans.some(([a, b]) => t >= a && t <= b)).length;
+
+console.log(`PTY, no baud limit, ${encoding} encoding; simulated Zephyr device in a child process, no flash or processing time`);
+console.log(`${ROUNDS} rounds of ${ECHOS} echoes and one ${IMAGE_KIB} KiB upload (${CHUNK}-byte chunks, window 1), client and floor alternating\n`);
+console.table([
+  { what: 'echo', 'client req/s': Math.round(echoClient), 'floor req/s': Math.round(echoFloor), 'client/floor time': r2(echoFloor / echoClient) },
+  { what: '1 KiB upload chunk', 'client req/s': Math.round(chunkClient), 'floor req/s': Math.round(chunkFloor), 'client/floor time': r2(chunkFloor / chunkClient) },
+]);
+console.log(
+  `allocated per upload chunk: ${Math.round(allocPerChunk)} bytes (target ≤ ${2 * CHUNK}); garbage collections during the measured uploads: ${gcsDuringUploads}` +
+    (gcsDuringUploads > 0 ? ' (the figure is low by what they freed: raise --max-semi-space-size)' : ''),
+);
+console.log(
+  JSON.stringify({
+    bench: 'overhead',
+    encoding,
+    echo_over_floor: r2(echoFloor / echoClient),
+    chunk_over_floor: r2(chunkFloor / chunkClient),
+    alloc_per_chunk_bytes: Math.round(allocPerChunk),
+  }),
+);

@@ -1,0 +1,144 @@
+/**
+ * SMP packets as lists of pieces: an upload chunk's bytes stay where the caller holds them (a
+ * view of the image) and travel as their own piece, behind a small piece with the SMP header and
+ * the rest of the CBOR map. The transport writes the pieces in one go (writev) or encodes them
+ * one after the other, so the chunk is never joined into a packet first.
+ * @module
+ */
+import { encodeCborTransient, type CborMap } from './cbor.js';
+import { SMP_HEADER_SIZE, encodeHeader, type SmpHeader } from './header.js';
+import { SmpFrameSizeError } from '../errors.js';
+
+/** Byte strings of the top-level map at least this long travel as their own piece. */
+export const GATHER_MIN_BYTES = 64;
+
+/** A packet as pieces to be written in order; the first starts with the 8-byte SMP header. */
+export interface PacketParts {
+  readonly parts: Buffer[];
+  /** Bytes of the CBOR payload (the packet is this plus the header). */
+  readonly payloadLength: number;
+}
+
+/**
+ * Builds the packet of `body` as pieces. The bytes are exactly those of
+ * `buildPacket(h, encodeCbor(body))`; the first piece is newly allocated, so its header may be
+ * rewritten in place ({@link setSeq}), and large top-level byte strings are the caller's own.
+ * @example
+ * const { parts } = buildPacketParts({ op: 2, version: 1, flags: 0, group: 1, seq: 0, id: 1 }, { off: 0, data: chunk });
+ * parts[1] === chunk; // true for chunks of 64 bytes or more
+ */
+export function buildPacketParts(h: Omit<SmpHeader, 'length'>, body: CborMap | Uint8Array): PacketParts {
+  if (body instanceof Uint8Array) {
+    const head = Buffer.allocUnsafe(SMP_HEADER_SIZE);
+    encodeHeader({ ...h, length: checkLength(body.length) }, head, 0);
+    return { parts: [head, asBuffer(body)], payloadLength: body.length };
+  }
+  const keys = Object.keys(body);
+  let gathered = false;
+  if (keys.length < 24) for (let i = 0; i < keys.length && !gathered; i++) gathered = isLarge(body[keys[i]!]);
+  if (!gathered) {
+    const payload = encodeCborTransient(body);
+    const out = Buffer.allocUnsafe(SMP_HEADER_SIZE + payload.length);
+    encodeHeader({ ...h, length: checkLength(payload.length) }, out, 0);
+    out.set(payload, SMP_HEADER_SIZE);
+    return { parts: [out], payloadLength: payload.length };
+  }
+  // Runs of small entries are encoded by cbor-x as maps of their own, whose one-byte head (fewer
+  // than 24 entries) is dropped; a large byte string gets its key and head here and follows by
+  // reference. The bytes between two large strings gather in `scratch` and become one piece.
+  const parts: Buffer[] = [];
+  let s = SMP_HEADER_SIZE; // the first piece leaves room for the header
+  let payloadLength = 1;
+  scratch[s++] = 0xa0 | keys.length;
+  let run: CborMap | undefined;
+  for (let i = 0; i <= keys.length; i++) {
+    const k = keys[i];
+    const v = k === undefined ? undefined : body[k];
+    if (k !== undefined && !isLarge(v)) {
+      // defineProperty: a key named __proto__ must stay an entry, as it is in `body`.
+      Object.defineProperty((run ??= {}), k, { value: v, enumerable: true, writable: true, configurable: true });
+      continue;
+    }
+    if (run) {
+      const enc = encodeCborTransient(run);
+      s = ensureScratch(s, enc.length);
+      scratch.set(enc.subarray(1), s);
+      s += enc.length - 1;
+      payloadLength += enc.length - 1;
+      run = undefined;
+    }
+    if (k === undefined) break;
+    const data = v as Uint8Array;
+    const keyLength = Buffer.byteLength(k);
+    s = ensureScratch(s, keyLength + 10);
+    const before = s;
+    s = writeStringHead(3, keyLength, s);
+    s += scratch.write(k, s);
+    s = writeStringHead(2, data.length, s);
+    payloadLength += s - before + data.length;
+    parts.push(copyScratch(s), asBuffer(data));
+    s = 0;
+  }
+  if (s > 0) parts.push(copyScratch(s));
+  encodeHeader({ ...h, length: checkLength(payloadLength) }, parts[0]!, 0);
+  return { parts, payloadLength };
+}
+
+/** Gathers the small bytes of a packet between large strings (grows when a run is larger). */
+let scratch = Buffer.allocUnsafe(1024);
+
+function copyScratch(n: number): Buffer {
+  const piece = Buffer.allocUnsafe(n);
+  scratch.copy(piece, 0, 0, n);
+  return piece;
+}
+
+/** Makes room for `more` bytes after `used` in `scratch`; returns `used`. */
+function ensureScratch(used: number, more: number): number {
+  if (used + more > scratch.length) {
+    const bigger = Buffer.allocUnsafe(Math.max(scratch.length * 2, used + more));
+    scratch.copy(bigger, 0, 0, used);
+    scratch = bigger;
+  }
+  return used;
+}
+
+/** Writes a sequence number into the header at the start of `first` (the packet's first piece). */
+export function setSeq(first: Buffer, seq: number): void {
+  first[6] = seq;
+}
+
+function isLarge(v: unknown): v is Uint8Array {
+  return v instanceof Uint8Array && v.length >= GATHER_MIN_BYTES;
+}
+
+/** Writes the CBOR head of a byte string (major 2) or text string (major 3) of `n` bytes at `at` in `scratch`. */
+function writeStringHead(major: 2 | 3, n: number, at: number): number {
+  const m = major << 5;
+  if (n < 24) {
+    scratch[at] = m | n;
+    return at + 1;
+  }
+  if (n < 0x100) {
+    scratch[at] = m | 24;
+    scratch[at + 1] = n;
+    return at + 2;
+  }
+  if (n < 0x10000) {
+    scratch[at] = m | 25;
+    scratch.writeUInt16BE(n, at + 1);
+    return at + 3;
+  }
+  scratch[at] = m | 26;
+  scratch.writeUInt32BE(n, at + 1);
+  return at + 5;
+}
+
+function checkLength(n: number): number {
+  if (n > 0xffff) throw new SmpFrameSizeError(`request payload of ${n} bytes exceeds the 16-bit length field`);
+  return n;
+}
+
+function asBuffer(v: Uint8Array): Buffer {
+  return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}

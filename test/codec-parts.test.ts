@@ -1,0 +1,99 @@
+/**
+ * Packets as pieces (zero-copy hot path): a packet built as pieces, and each serial encoding of
+ * those pieces, must be byte for byte what the one-buffer path gives, on random maps and random
+ * splits, for the native codec and the TypeScript twins; a large byte string must travel as the
+ * caller's own bytes, not a copy.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { buildPacketParts, GATHER_MIN_BYTES, setSeq } from '../src/codec/packet.js';
+import { buildPacket } from '../src/codec/header.js';
+import { encodeCbor } from '../src/codec/cbor.js';
+import { tsCodec, nativeCodec, type Codec } from '../src/codec/index.js';
+import { SmpFrameSizeError } from '../src/errors.js';
+
+const codecs: Codec[] = nativeCodec ? [tsCodec, nativeCodec] : [tsCodec];
+const header = { op: 2, version: 1, flags: 0, group: 1, seq: 7, id: 1 };
+
+const value = fc.oneof(
+  fc.integer(),
+  fc.string({ maxLength: 40 }),
+  fc.boolean(),
+  fc.constant(2 ** 40),
+  fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)),
+  fc.uint8Array({ minLength: GATHER_MIN_BYTES, maxLength: 2000 }),
+);
+
+test('a packet built as pieces is the packet built in one buffer', () => {
+  fc.assert(
+    fc.property(fc.dictionary(fc.string({ maxLength: 30 }), value, { maxKeys: 26 }), (body) => {
+      const { parts, payloadLength } = buildPacketParts(header, body);
+      const want = buildPacket(header, encodeCbor(body));
+      assert.deepEqual(Buffer.concat(parts), want);
+      assert.equal(payloadLength + 8, want.length);
+    }),
+    { numRuns: 1500 },
+  );
+});
+
+test('a large byte string travels as the caller\'s own bytes; small ones and the header are copied', () => {
+  const image = Buffer.alloc(4096, 0x5a);
+  const data = image.subarray(1024, 2048);
+  const { parts } = buildPacketParts(header, { off: 1024, data });
+  assert.equal(parts.length, 2);
+  assert.equal(parts[1], data, 'the chunk is not copied');
+  const small = Buffer.alloc(GATHER_MIN_BYTES - 1, 1);
+  const one = buildPacketParts(header, { off: 0, data: small });
+  assert.equal(one.parts.length, 1);
+  assert.equal(one.parts[0]!.buffer === small.buffer && one.parts[0]!.byteOffset === small.byteOffset, false);
+  // The chunk in the middle of the map: three pieces, same bytes.
+  const mid = buildPacketParts(header, { image: 0, data, len: 4096, sha: Buffer.alloc(32, 3), upgrade: false });
+  assert.equal(mid.parts.length, 3);
+  assert.equal(mid.parts[1], data);
+  assert.deepEqual(Buffer.concat(mid.parts), buildPacket(header, encodeCbor({ image: 0, data, len: 4096, sha: Buffer.alloc(32, 3), upgrade: false })));
+});
+
+test('the sequence number is rewritten in place in the first piece', () => {
+  const { parts } = buildPacketParts(header, { off: 0, data: Buffer.alloc(100, 1) });
+  setSeq(parts[0]!, 200);
+  assert.deepEqual(Buffer.concat(parts), buildPacket({ ...header, seq: 200 }, encodeCbor({ off: 0, data: Buffer.alloc(100, 1) })));
+});
+
+test('a payload over 65535 bytes is refused with SmpFrameSizeError', () => {
+  assert.throws(() => buildPacketParts(header, { data: Buffer.alloc(70000) }), SmpFrameSizeError);
+  assert.throws(() => buildPacketParts(header, Buffer.alloc(70000)), SmpFrameSizeError);
+});
+
+/** Random cut points of `packet` into pieces (some empty). */
+const split = (packet: Buffer, cuts: number[]): Buffer[] => {
+  const at = [...new Set(cuts.map((c) => c % (packet.length + 1)))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const c of [...at, packet.length]) {
+    out.push(packet.subarray(prev, c));
+    prev = c;
+  }
+  return out;
+};
+
+for (const c of codecs) {
+  test(`${c.backend}: console and COBS frames of pieces equal the frames of the joined packet`, () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 3000 }), fc.array(fc.nat(), { maxLength: 6 }), (u, cuts) => {
+        const packet = Buffer.from(u);
+        const parts = split(packet, cuts);
+        assert.deepEqual(c.encodeConsoleParts(parts), tsCodec.encodeConsole(packet));
+        assert.deepEqual(c.encodeConsoleParts(parts, 'zephyr'), tsCodec.encodeConsole(packet, 'zephyr'));
+        assert.deepEqual(c.encodeCobsFrameParts(parts), tsCodec.encodeCobsFrame(packet));
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  test(`${c.backend}: an empty or oversized packet of pieces is refused like a whole one`, () => {
+    assert.throws(() => c.encodeConsoleParts([Buffer.alloc(0), Buffer.alloc(0)]), RangeError);
+    assert.throws(() => c.encodeCobsFrameParts([Buffer.alloc(0)]), RangeError);
+    assert.throws(() => c.encodeCobsFrameParts([Buffer.alloc(0x8000), Buffer.alloc(0x8000)]), RangeError);
+  });
+}
