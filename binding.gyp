@@ -9,7 +9,10 @@
         "native/codec_console.cc",
         "native/codec_cobs.cc",
         "native/codec_raw.cc",
-        "native/serial_io.cc"
+        "native/serial_io.cc",
+        "native/serial_port.cc",
+        "native/serial_pty.cc",
+        "native/serial_termios.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
