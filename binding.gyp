@@ -14,12 +14,21 @@
         "native/serial_pty.cc",
         "native/serial_termios.cc"
       ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++17", "-O3"],
-      "xcode_settings": { "GCC_ENABLE_CPP_EXCEPTIONS": "YES", "CLANG_CXX_LANGUAGE_STANDARD": "c++17" }
+      "cflags_cc": [
+        "-std=c++17", "-O3", "-Wall", "-Wextra", "-Wunused-parameter", "-Werror",
+        "-isystem", "<!(node -p \"require('path').resolve(require('node-addon-api').include_dir)\")"
+      ],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "OTHER_CPLUSPLUSFLAGS": [
+          "-Wall", "-Wextra", "-Werror",
+          "-isystem", "<!(node -p \"require('path').resolve(require('node-addon-api').include_dir)\")"
+        ]
+      }
     }
   ]
 }
