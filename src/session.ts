@@ -21,6 +21,7 @@ import {
   SmpTimeoutError,
 } from './errors.js';
 import { groupErrName, mgmtErrName } from './protocol/error-names.js';
+import { publishRequestError, requestChannels } from './session-diagnostics.js';
 
 /** SMP protocol version of requests: 1 = SMP v2 (`err` maps, the default), 0 = SMP v1 (`rc` only). */
 export type SmpVersion = 0 | 1;
@@ -200,7 +201,9 @@ export class SmpSession {
         if (this.#inFlight.get(seq) !== p) return;
         this.#inFlight.delete(seq);
         p.cleanup();
-        reject(abortErrorFrom(signal!));
+        const err = abortErrorFrom(signal!);
+        publishRequestError(this, p, err);
+        reject(err);
       };
       const p: Pending = {
         seq,
@@ -220,15 +223,20 @@ export class SmpSession {
         this.#inFlight.delete(seq);
         p.cleanup();
         this.#stats.timeouts++;
+        if (requestChannels.timeout.hasSubscribers) requestChannels.timeout.publish({ session: this, seq, op, group, id, timeoutMs });
         reject(new SmpTimeoutError(`no answer to group ${group} command ${id} (seq ${seq}) within ${timeoutMs} ms`, timeoutMs));
       }, timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#inFlight.set(seq, p);
       this.#stats.sent++;
+      if (requestChannels.start.hasSubscribers) {
+        requestChannels.start.publish({ session: this, seq, op, group, id, bytes: SMP_HEADER_SIZE + payload.length, timeoutMs });
+      }
       this.transport.send(packet).catch((e: Error) => {
         if (this.#inFlight.get(seq) !== p) return;
         this.#inFlight.delete(seq);
         p.cleanup();
+        publishRequestError(this, p, e);
         reject(e);
       });
     });
@@ -258,15 +266,22 @@ export class SmpSession {
       // MCUboot and old devices may answer with an empty payload; treat it as an empty map.
       body = payload.length === 0 ? {} : decodeCborMap(payload);
     } catch (e) {
-      p.reject(e instanceof SmpFrameError ? e : new SmpFrameError(String(e)));
+      const err = e instanceof SmpFrameError ? e : new SmpFrameError(String(e));
+      publishRequestError(this, p, err);
+      p.reject(err);
       return;
     }
-    p.resolve({ header: h, payload: Buffer.from(payload), body });
+    const response: SmpResponse = { header: h, payload: Buffer.from(payload), body };
+    if (requestChannels.answer.hasSubscribers) {
+      requestChannels.answer.publish({ session: this, seq: p.seq, op: p.rspOp - 1, group: p.group, id: p.id, response });
+    }
+    p.resolve(response);
   }
 
   #failAll(err: Error): void {
     for (const p of this.#inFlight.values()) {
       p.cleanup();
+      publishRequestError(this, p, err);
       p.reject(err);
     }
     this.#inFlight.clear();
