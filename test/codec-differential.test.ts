@@ -408,7 +408,7 @@ diff('native functions throw TypeError on wrong argument types', () => {
  */
 const WORKER_CODE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const n = process.env.MCUMGR_NATIVE_ADDON ? require(process.env.MCUMGR_NATIVE_ADDON) : require(workerData.gypBuild)(workerData.root);
+const n = process.env.MCUMGR_NATIVE_ADDON ? require(require('node:path').resolve(process.env.MCUMGR_NATIVE_ADDON)) : require(workerData.gypBuild)(workerData.root);
 let x = workerData.seed;
 const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8);
 let digest = 0;

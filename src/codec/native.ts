@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 
 /** A native streaming decoder; counters come back as an array in the TS twin's key order. */
@@ -85,7 +85,7 @@ function load(): NativeAddon | undefined {
     // MCUMGR_NATIVE_ADDON: the path of another build of the addon to load instead (the ASan/UBSan
     // build of `node scripts/build-native.mjs --sanitize`, run by scripts/test-sanitize.mjs).
     const override = process.env.MCUMGR_NATIVE_ADDON;
-    if (override) return require(override) as NativeAddon;
+    if (override) return require(resolve(override)) as NativeAddon;
     const gypBuild = require('node-gyp-build') as (dir: string) => NativeAddon;
     return gypBuild(packageRoot());
   } catch (e) {
