@@ -2,6 +2,7 @@
   "targets": [
     {
       "target_name": "mcumgr_native",
+      "variables": { "mcumgr_werror%": 1 },
       "sources": [
         "native/addon.cc",
         "native/codec_crc16.cc",
@@ -18,14 +19,20 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": [
-        "-std=c++17", "-O3", "-Wall", "-Wextra", "-Wunused-parameter", "-Werror",
+        "-std=c++17", "-O3", "-Wall", "-Wextra", "-Wunused-parameter",
         "-isystem", "<!(node -p \"require('path').resolve(require('node-addon-api').include_dir)\")"
+      ],
+      "conditions": [
+        ["mcumgr_werror==1", {
+          "cflags_cc": ["-Werror"],
+          "xcode_settings": { "GCC_TREAT_WARNINGS_AS_ERRORS": "YES" }
+        }]
       ],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
         "OTHER_CPLUSPLUSFLAGS": [
-          "-Wall", "-Wextra", "-Werror",
+          "-Wall", "-Wextra",
           "-isystem", "<!(node -p \"require('path').resolve(require('node-addon-api').include_dir)\")"
         ]
       }
