@@ -1,8 +1,8 @@
 /**
  * `diagnostics_channel` events of the SMP session, so requests can be traced without patching
- * (the way undici publishes `undici:request:*`). Channels are looked up by name, so every copy of
- * the package in the process publishes to the same ones. Nothing is built or published while a
- * channel has no subscriber (`channel.hasSubscribers` is checked first).
+ * (as Node's own HTTP client publishes its request events). Channels are looked up by name, so
+ * every copy of the package in the process publishes to the same ones. Nothing is built or
+ * published while a channel has no subscriber (`channel.hasSubscribers` is checked first).
  *
  * Every request publishes one `start` per attempt (a retried read publishes again), then exactly
  * one of `answer`, `timeout` or `error`. `session` and `seq` together name the request.
