@@ -53,15 +53,15 @@ export function errorBrand(code: McumgrErrorCode): symbol {
   return Symbol.for(`mcumgr-toolkit.error.${code}`);
 }
 
-/** The codes each of the package's own classes accepts in `instanceof`; user subclasses have none. */
-const OWN_CODES = Symbol('mcumgr-toolkit.error.codes');
+/** The brands each of the package's own classes accepts in `instanceof`; user subclasses have none. */
+const OWN_BRANDS = Symbol('mcumgr-toolkit.error.brands');
 
 function brand(err: object, code: McumgrErrorCode): void {
   Object.defineProperty(err, errorBrand(code), { value: true, configurable: true });
 }
 
 function codesOf(cls: Function, codes: readonly McumgrErrorCode[]): void {
-  Object.defineProperty(cls, OWN_CODES, { value: codes });
+  Object.defineProperty(cls, OWN_BRANDS, { value: codes.map(errorBrand) });
 }
 
 /**
@@ -92,9 +92,9 @@ export class McuMgrError extends Error {
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
-    if (typeof value !== 'object' || value === null || !Object.hasOwn(this, OWN_CODES)) return false;
-    const codes = (this as unknown as { [OWN_CODES]: readonly McumgrErrorCode[] })[OWN_CODES];
-    return codes.some((c) => (value as Record<symbol, unknown>)[errorBrand(c)] === true);
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(this, OWN_BRANDS)) return false;
+    const brands = (this as unknown as { [OWN_BRANDS]: readonly symbol[] })[OWN_BRANDS];
+    return brands.some((b) => (value as Record<symbol, unknown>)[b] === true);
   }
 }
 codesOf(McuMgrError, MCUMGR_ERROR_CODES);
