@@ -2,40 +2,32 @@
 // `base64Decode`, twins of src/codec/base64.ts. The encoder and decoder are in codec_core.h.
 #include "codec.h"
 
-#include <cstring>
-
 namespace mcumgr {
 namespace codec {
 namespace {
 
-napi_value Base64EncodeJs(napi_env env, napi_callback_info info) {
-  Args<1> a;
-  Bytes in;
-  if (!a.Read(env, info) || !GetBytes(env, a.argv[0], "data", &in)) return nullptr;
+Napi::Value Base64EncodeJs(const Napi::CallbackInfo& info) {
+  Bytes in = GetBytes(info[0], "data");
   uint8_t* out;
-  napi_value buf = PoolOf(a.data)->Alloc(env, Base64Length(in.size), &out);
-  if (buf != nullptr) Base64Encode(in.data, in.size, out);
+  Napi::Value buf = BufferPool::Of(info)->Alloc(info.Env(), Base64Length(in.size), &out);
+  Base64Encode(in.data, in.size, out);
   return buf;
 }
 
-napi_value Base64DecodeJs(napi_env env, napi_callback_info info) {
-  Args<1> a;
-  Bytes text;
-  if (!a.Read(env, info) || !GetBytes(env, a.argv[0], "text", &text)) return nullptr;
-  napi_value result;
-  if (text.size % 4 != 0) return napi_get_null(env, &result) == napi_ok ? result : nullptr;
+Napi::Value Base64DecodeJs(const Napi::CallbackInfo& info) {
+  Bytes text = GetBytes(info[0], "text");
+  if (text.size % 4 != 0) return info.Env().Null();
   uint8_t* out;
-  napi_value buf = PoolOf(a.data)->Alloc(env, text.size ? Base64DecodedLength(text.data, text.size) : 0, &out);
-  if (buf == nullptr) return nullptr;
-  if (text.size && !Base64Decode(text.data, text.size, out)) return napi_get_null(env, &result) == napi_ok ? result : nullptr;
+  Napi::Value buf = BufferPool::Of(info)->Alloc(info.Env(), text.size ? Base64DecodedLength(text.data, text.size) : 0, &out);
+  if (text.size && !Base64Decode(text.data, text.size, out)) return info.Env().Null();
   return buf;
 }
 
 }  // namespace
 
 void InitBase64(Napi::Env env, Napi::Object exports, BufferPool* pool) {
-  DefineFunction(env, exports, "base64Encode", Base64EncodeJs, pool);
-  DefineFunction(env, exports, "base64Decode", Base64DecodeJs, pool);
+  exports.Set("base64Encode", Napi::Function::New<Base64EncodeJs>(env, "base64Encode", pool));
+  exports.Set("base64Decode", Napi::Function::New<Base64DecodeJs>(env, "base64Decode", pool));
 }
 
 }  // namespace codec

@@ -1,6 +1,6 @@
 // CRC-16/XMODEM (poly 0x1021, init 0, no reflection, no final xor): PROTOCOL.md §4.1 and §5.5.
 // Twin of src/codec/crc16.ts; the slicing-by-8 Crc16 itself is in codec_core.h.
-// This file also holds the codec's entry point, InitCodec, and the shared option reader.
+// This file also holds the codec's entry point, InitCodec, the buffer pool and the option reader.
 #include "addon.h"
 #include "codec.h"
 
@@ -12,39 +12,26 @@ namespace mcumgr {
 namespace codec {
 namespace {
 
-napi_value Crc16Js(napi_env env, napi_callback_info info) {
-  Args<2> a;
-  if (!a.Read(env, info)) return nullptr;
-  Bytes data;
-  if (!GetBytes(env, a.argv[0], "data", &data)) return nullptr;
-  napi_valuetype t;
-  if (napi_typeof(env, a.argv[1], &t) != napi_ok) return nullptr;
+Napi::Value Crc16Js(const Napi::CallbackInfo& info) {
+  Bytes data = GetBytes(info[0], "data");
   uint16_t init = 0;
-  if (t == napi_number) {
-    // The twin computes `init & 0xffff`: ToInt32 (napi_get_value_int32), then the low 16 bits.
-    int32_t v = 0;
-    if (napi_get_value_int32(env, a.argv[1], &v) != napi_ok) return nullptr;
-    init = static_cast<uint16_t>(v & 0xffff);
-  } else if (t != napi_undefined) {
-    return ThrowType(env, "init must be a number");
+  if (info[1].IsNumber()) {
+    // The twin computes `init & 0xffff`: ToInt32, then the low 16 bits.
+    init = static_cast<uint16_t>(info[1].As<Napi::Number>().Int32Value() & 0xffff);
+  } else if (!info[1].IsUndefined()) {
+    throw Napi::TypeError::New(info.Env(), "init must be a number");
   }
-  napi_value out;
-  return napi_create_uint32(env, Crc16(data.data, data.size, init), &out) == napi_ok ? out : nullptr;
+  return Napi::Number::New(info.Env(), Crc16(data.data, data.size, init));
 }
 
 }  // namespace
 
 BufferPool* BufferPool::Create(Napi::Env env) {
   // Buffer.prototype.subarray, reached through a Buffer rather than the (replaceable) global.
-  napi_value probe, proto, fn;
-  void* ignored;
-  napi_status s = napi_create_buffer(env, 0, &ignored, &probe);
-  if (s == napi_ok) s = napi_get_prototype(env, probe, &proto);
-  if (s == napi_ok) s = napi_get_named_property(env, proto, "subarray", &fn);
-  NAPI_THROW_IF_FAILED(env, s, nullptr);
-  if (!Napi::Value(env, fn).IsFunction()) throw Napi::Error::New(env, "Buffer.prototype.subarray is not a function");
+  Napi::Value fn = Napi::Buffer<uint8_t>::New(env, 0).As<Napi::Object>().Get("subarray");
+  if (!fn.IsFunction()) throw Napi::Error::New(env, "Buffer.prototype.subarray is not a function");
   auto* pool = new BufferPool();
-  s = napi_create_reference(env, fn, 1, &pool->subarray_);
+  napi_status s = napi_create_reference(env, fn, 1, &pool->subarray_);
   // At teardown the environment releases the references itself; the hook only frees the struct.
   if (s == napi_ok) s = napi_add_env_cleanup_hook(env, [](void* p) { delete static_cast<BufferPool*>(p); }, pool);
   if (s != napi_ok) {
@@ -54,41 +41,50 @@ BufferPool* BufferPool::Create(Napi::Env env) {
   return pool;
 }
 
-bool BufferPool::NewSlab(napi_env env) {
+Napi::Value BufferPool::AllocOwn(Napi::Env env, size_t n, uint8_t** data) {
+  napi_value out;
+  void* d = nullptr;
+  if (napi_create_buffer(env, n, &d, &out) != napi_ok) {
+    // Too large for a Buffer (or out of memory) fails without a JS exception: raise one.
+    bool pending = true;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && !pending) {
+      Napi::RangeError e = Napi::RangeError::New(env, "cannot create a Buffer of " + std::to_string(n) + " bytes");
+      e.Set("code", Napi::String::New(env, "ERR_BUFFER_TOO_LARGE"));
+      throw e;
+    }
+    throw Napi::Error::New(env);
+  }
+  *data = static_cast<uint8_t*>(d);
+  return Napi::Value(env, out);
+}
+
+void BufferPool::NewSlab(Napi::Env env) {
   napi_value slab;
   void* d = nullptr;
-  if (napi_create_buffer(env, kSlab, &d, &slab) != napi_ok) return false;
   napi_ref ref;
-  if (napi_create_reference(env, slab, 1, &ref) != napi_ok) return false;
+  napi_status s = napi_create_buffer(env, kSlab, &d, &slab);
+  if (s == napi_ok) s = napi_create_reference(env, slab, 1, &ref);
+  NAPI_THROW_IF_FAILED_VOID(env, s);
   if (slab_ != nullptr) napi_delete_reference(env, slab_);  // views handed out keep the old slab alive
   slab_ = ref;
   base_ = static_cast<uint8_t*>(d);
   off_ = 0;
-  return true;
 }
 
-bool GetCap(napi_env env, napi_value v, const char* name, uint32_t min, uint32_t max, size_t* out) {
-  napi_valuetype t;
-  double d = 0;
-  if (napi_typeof(env, v, &t) != napi_ok) return false;
-  if (t != napi_number) {
-    ThrowType(env, std::string("option \"") + name + "\" must be a number");
-    return false;
-  }
-  if (napi_get_value_double(env, v, &d) != napi_ok) return false;
+size_t GetCap(const Napi::Value& v, const char* name, uint32_t min, uint32_t max) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), std::string("option \"") + name + "\" must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= min && d <= max) || std::floor(d) != d) {
     char got[32];
     std::snprintf(got, sizeof got, "%.17g", d);
-    ThrowRange(env, std::string("option \"") + name + "\" must be an integer " + std::to_string(min) + ".." + std::to_string(max) +
-                        ", got " + got);
-    return false;
+    throw Napi::RangeError::New(v.Env(), std::string("option \"") + name + "\" must be an integer " + std::to_string(min) + ".." +
+                                             std::to_string(max) + ", got " + got);
   }
-  *out = static_cast<size_t>(d);
-  return true;
+  return static_cast<size_t>(d);
 }
 
 void InitCrc16(Napi::Env env, Napi::Object exports) {
-  DefineFunction(env, exports, "crc16", Crc16Js, nullptr);
+  exports.Set("crc16", Napi::Function::New<Crc16Js>(env, "crc16"));
 }
 
 }  // namespace codec

@@ -1,12 +1,12 @@
 /**
  * Loads the C++ addon (node-gyp-build: prebuilds first, then a local build). `MCUMGR_NATIVE=0`
- * forces the TypeScript twins. The addon holds no process-wide state, so every worker thread
+ * forces the TypeScript twins; `MCUMGR_NATIVE_ADDON=/path/to/addon.node` loads that build instead. The addon holds no process-wide state, so every worker thread
  * loads its own instance safely.
  * @module
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 
 /** A native streaming decoder; counters come back as an array in the TS twin's key order. */
@@ -87,6 +87,10 @@ function load(): NativeAddon | undefined {
   if (process.env.MCUMGR_NATIVE === '0') return undefined;
   try {
     const require = createRequire(import.meta.url);
+    // MCUMGR_NATIVE_ADDON: the path of another build of the addon to load instead (the ASan/UBSan
+    // build of `node scripts/build-native.mjs --sanitize`, run by scripts/test-sanitize.mjs).
+    const override = process.env.MCUMGR_NATIVE_ADDON;
+    if (override) return require(resolve(override)) as NativeAddon;
     const gypBuild = require('node-gyp-build') as (dir: string) => NativeAddon;
     return gypBuild(packageRoot());
   } catch (e) {

@@ -5,22 +5,103 @@
  * Errors cross worker-thread boundaries as plain objects ({@link serializeError}) and are rebuilt
  * into the same classes ({@link deserializeError}).
  *
+ * `instanceof` holds across two copies of the package in one process (ESM and `require()`, dist
+ * and tsx sources in workers): every error carries the brand `Symbol.for('mcumgr-toolkit.error.<CODE>')`
+ * and each class's static `Symbol.hasInstance` accepts an object branded with one of its codes.
+ *
  * @module
  */
 
-/** Base class of every error this library raises about the protocol or the device. */
+/**
+ * Every `code` an error of this library can carry: one closed list, so a `switch` over
+ * `err.code` can be checked for exhaustiveness.
+ */
+export const MCUMGR_ERROR_CODES = [
+  'SMP_ERR_TIMEOUT',
+  'SMP_ERR_DEVICE',
+  'SMP_ERR_GROUP',
+  'SMP_ERR_FRAME',
+  'SMP_ERR_RESPONSE',
+  'SMP_ERR_CLOSED',
+  'SMP_ERR_TRANSPORT',
+  'SMP_ERR_FRAME_SIZE',
+  'SMP_ERR_VERIFY',
+  'IMAGE_ERR_FORMAT',
+  'IMAGE_ERR_HASH_REQUIRED',
+  'IMAGE_ERR_SWAP_SCHEDULED',
+  'IMAGE_ERR_RECOVERY_IMAGE',
+  'SOURCE_ERR_CHANGED',
+  'ABORT_ERR',
+] as const;
+
+/**
+ * The `code` of an error of this library.
+ * @example
+ * ```ts
+ * function describe(code: McumgrErrorCode): string {
+ *   switch (code) {
+ *     case 'SMP_ERR_TIMEOUT': return 'no answer';
+ *     // ...
+ *   }
+ * }
+ * ```
+ */
+export type McumgrErrorCode = (typeof MCUMGR_ERROR_CODES)[number];
+
+/** The registry symbol an error with `code` carries (shared by every copy of the package). */
+export function errorBrand(code: McumgrErrorCode): symbol {
+  return Symbol.for(`mcumgr-toolkit.error.${code}`);
+}
+
+/** The brands each of the package's own classes accepts in `instanceof`; user subclasses have none. */
+const OWN_BRANDS = Symbol('mcumgr-toolkit.error.brands');
+
+function brand(err: object, code: McumgrErrorCode): void {
+  Object.defineProperty(err, errorBrand(code), { value: true, configurable: true });
+}
+
+function codesOf(cls: Function, codes: readonly McumgrErrorCode[]): void {
+  Object.defineProperty(cls, OWN_BRANDS, { value: codes.map(errorBrand) });
+}
+
+/**
+ * Base class of every error this library raises about the protocol or the device.
+ * @example
+ * ```ts
+ * try {
+ *   await client.os.echo('hi');
+ * } catch (err) {
+ *   if (err instanceof McuMgrError && err.code === 'SMP_ERR_TIMEOUT') console.error('no answer');
+ * }
+ * ```
+ */
 export class McuMgrError extends Error {
   /** A stable machine-readable code, e.g. `SMP_ERR_TIMEOUT`. */
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: McumgrErrorCode;
+  constructor(code: McumgrErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
+    brand(this, code);
+  }
+
+  /**
+   * True for an instance of this class, also one made by another copy of the package (it carries
+   * the brand of one of the class's codes). A subclass defined outside the package checks its
+   * prototype chain only.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(this, OWN_BRANDS)) return false;
+    const brands = (this as unknown as { [OWN_BRANDS]: readonly symbol[] })[OWN_BRANDS];
+    return brands.some((b) => (value as Record<symbol, unknown>)[b] === true);
   }
 }
+codesOf(McuMgrError, MCUMGR_ERROR_CODES);
 
 /** No answer arrived within the request's deadline. */
 export class SmpTimeoutError extends McuMgrError {
+  declare readonly code: 'SMP_ERR_TIMEOUT';
   /** The deadline that passed, in milliseconds. */
   readonly timeoutMs: number;
   constructor(message: string, timeoutMs: number) {
@@ -28,9 +109,11 @@ export class SmpTimeoutError extends McuMgrError {
     this.timeoutMs = timeoutMs;
   }
 }
+codesOf(SmpTimeoutError, ['SMP_ERR_TIMEOUT']);
 
 /** The device answered with an error: SMP v1 `rc` or SMP v2 `err {group, rc}`. */
 export class SmpDeviceError extends McuMgrError {
+  declare readonly code: 'SMP_ERR_DEVICE' | 'SMP_ERR_GROUP';
   /** Group of the request that failed. */
   readonly group: number;
   /** Command id of the request that failed. */
@@ -70,55 +153,70 @@ export class SmpDeviceError extends McuMgrError {
     this.reason = init.reason;
   }
 }
+codesOf(SmpDeviceError, ['SMP_ERR_DEVICE', 'SMP_ERR_GROUP']);
 
 /** A frame or packet from the device could not be understood (bad CBOR, wrong shape, …). */
 export class SmpFrameError extends McuMgrError {
+  declare readonly code: 'SMP_ERR_FRAME';
   constructor(message: string, options?: { cause?: unknown }) {
     super('SMP_ERR_FRAME', message, options);
   }
 }
+codesOf(SmpFrameError, ['SMP_ERR_FRAME']);
 
 /** The device's answer decoded but does not have the fields the command promises. */
 export class SmpResponseError extends McuMgrError {
+  declare readonly code: 'SMP_ERR_RESPONSE';
   constructor(message: string, options?: { cause?: unknown }) {
     super('SMP_ERR_RESPONSE', message, options);
   }
 }
+codesOf(SmpResponseError, ['SMP_ERR_RESPONSE']);
 
 /** The session or transport is closed; no new request can be sent. */
 export class SmpClosedError extends McuMgrError {
+  declare readonly code: 'SMP_ERR_CLOSED';
   constructor(message = 'the connection is closed; open a new client') {
     super('SMP_ERR_CLOSED', message);
   }
 }
+codesOf(SmpClosedError, ['SMP_ERR_CLOSED']);
 
 /** The transport failed (port vanished, write error, socket error). */
 export class TransportError extends McuMgrError {
+  declare readonly code: 'SMP_ERR_TRANSPORT';
   constructor(message: string, options?: { cause?: unknown }) {
     super('SMP_ERR_TRANSPORT', message, options);
   }
 }
+codesOf(TransportError, ['SMP_ERR_TRANSPORT']);
 
 /** A request does not fit the frame size the device accepts. */
 export class SmpFrameSizeError extends McuMgrError {
+  declare readonly code: 'SMP_ERR_FRAME_SIZE';
   constructor(message: string) {
     super('SMP_ERR_FRAME_SIZE', message);
   }
 }
+codesOf(SmpFrameSizeError, ['SMP_ERR_FRAME_SIZE']);
 
 /** An MCUboot image is malformed; raised before anything is sent to a device. */
 export class ImageFormatError extends McuMgrError {
+  declare readonly code: 'IMAGE_ERR_FORMAT';
   constructor(message: string) {
     super('IMAGE_ERR_FORMAT', message);
   }
 }
+codesOf(ImageFormatError, ['IMAGE_ERR_FORMAT']);
 
 /** A transfer finished but what the device holds is not what was sent. */
 export class VerifyError extends McuMgrError {
+  declare readonly code: 'SMP_ERR_VERIFY';
   constructor(message: string) {
     super('SMP_ERR_VERIFY', message);
   }
 }
+codesOf(VerifyError, ['SMP_ERR_VERIFY']);
 
 /**
  * Refused before anything was written: the request would make the device boot an image other
@@ -126,17 +224,21 @@ export class VerifyError extends McuMgrError {
  * already scheduled would replace a freshly recovered image).
  */
 export class ImageStateError extends McuMgrError {
-  constructor(code: 'IMAGE_ERR_HASH_REQUIRED' | 'IMAGE_ERR_SWAP_SCHEDULED' | 'IMAGE_ERR_RECOVERY_IMAGE', message: string) {
+  declare readonly code: 'IMAGE_ERR_HASH_REQUIRED' | 'IMAGE_ERR_SWAP_SCHEDULED' | 'IMAGE_ERR_RECOVERY_IMAGE';
+  constructor(code: ImageStateError['code'], message: string) {
     super(code, message);
   }
 }
+codesOf(ImageStateError, ['IMAGE_ERR_HASH_REQUIRED', 'IMAGE_ERR_SWAP_SCHEDULED', 'IMAGE_ERR_RECOVERY_IMAGE']);
 
 /** The operation was cancelled through its `AbortSignal`. */
 export class AbortError extends McuMgrError {
+  declare readonly code: 'ABORT_ERR';
   constructor(message = 'the operation was aborted', options?: { cause?: unknown }) {
     super('ABORT_ERR', message, options);
   }
 }
+codesOf(AbortError, ['ABORT_ERR']);
 
 /** The plain-object shape an error takes across a worker-thread boundary. */
 export interface SerializedError {
@@ -190,5 +292,6 @@ export function deserializeError(data: SerializedError): Error {
     Object.defineProperty(err, k, { value: v, writable: true, configurable: true, enumerable: k !== 'name' });
   }
   if (!err.stack) err.stack = `${data.name}: ${data.message}`;
+  if (Cls && (MCUMGR_ERROR_CODES as readonly string[]).includes(data.code ?? '')) brand(err, data.code as McumgrErrorCode);
   return err;
 }

@@ -206,3 +206,16 @@ export {
   type BulkStep,
   type BulkTarget,
 } from './bulk/index.js';
+
+/* Error codes and diagnostics_channel events ------------------------------------------------- */
+
+export { MCUMGR_ERROR_CODES, errorBrand, type McumgrErrorCode } from './errors.js';
+export {
+  REQUEST_CHANNELS,
+  type RequestEvent,
+  type RequestStartEvent,
+  type RequestAnswerEvent,
+  type RequestTimeoutEvent,
+  type RequestErrorEvent,
+} from './session-diagnostics.js';
+export { TRANSFER_CHANNELS, type TransferProgressEvent } from './transfer/diagnostics.js';

@@ -22,6 +22,7 @@ import {
   SmpTimeoutError,
 } from './errors.js';
 import { groupErrName, mgmtErrName } from './protocol/error-names.js';
+import { publishRequestError, requestChannels } from './session-diagnostics.js';
 
 /** SMP protocol version of requests: 1 = SMP v2 (`err` maps, the default), 0 = SMP v1 (`rc` only). */
 export type SmpVersion = 0 | 1;
@@ -223,6 +224,10 @@ export class SmpSession {
       signal?.addEventListener('abort', p, { once: true });
       this.#inFlight.set(seq, p);
       this.#stats.sent++;
+      if (requestChannels.start.hasSubscribers) {
+        const bytes = parts.reduce((n, b) => n + b.length, 0);
+        requestChannels.start.publish({ session: this, seq, op, group, id, bytes, timeoutMs });
+      }
       const t = this.transport;
       const sent = t.sendParts ? t.sendParts(parts) : t.send(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
       sent.catch((e: Error) => this.#settle(p, e));
@@ -233,6 +238,9 @@ export class SmpSession {
     const self = p.session;
     if (self.#inFlight.get(p.seq) !== p) return;
     self.#stats.timeouts++;
+    if (requestChannels.timeout.hasSubscribers) {
+      requestChannels.timeout.publish({ session: self, seq: p.seq, op: p.rspOp - 1, group: p.group, id: p.id, timeoutMs: p.timeoutMs });
+    }
     self.#settle(p, new SmpTimeoutError(`no answer to group ${p.group} command ${p.id} (seq ${p.seq}) within ${p.timeoutMs} ms`, p.timeoutMs));
   }
 
@@ -245,6 +253,7 @@ export class SmpSession {
     if (this.#inFlight.get(p.seq) !== p) return;
     this.#inFlight.delete(p.seq);
     p.cleanup();
+    if (!(err instanceof SmpTimeoutError)) publishRequestError(this, p, err);
     p.reject(err);
   }
 
@@ -272,15 +281,22 @@ export class SmpSession {
       // MCUboot and old devices may answer with an empty payload; treat it as an empty map.
       body = payload.length === 0 ? {} : decodeCborMap(payload);
     } catch (e) {
-      p.reject(e instanceof SmpFrameError ? e : new SmpFrameError(String(e)));
+      const err = e instanceof SmpFrameError ? e : new SmpFrameError(String(e));
+      publishRequestError(this, p, err);
+      p.reject(err);
       return;
     }
-    p.resolve({ header: h, payload: Buffer.from(payload), body });
+    const response: SmpResponse = { header: h, payload: Buffer.from(payload), body };
+    if (requestChannels.answer.hasSubscribers) {
+      requestChannels.answer.publish({ session: this, seq: p.seq, op: p.rspOp - 1, group: p.group, id: p.id, response });
+    }
+    p.resolve(response);
   }
 
   #failAll(err: Error): void {
     for (const p of this.#inFlight.values()) {
       p.cleanup();
+      publishRequestError(this, p, err);
       p.reject(err);
     }
     this.#inFlight.clear();

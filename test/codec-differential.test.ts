@@ -402,12 +402,13 @@ diff('native functions throw TypeError on wrong argument types', () => {
 // ---- worker threads -------------------------------------------------------------------------
 
 /**
- * Worker body (CommonJS, eval'd): loads the addon itself, encodes and decodes a deterministic
- * sequence of packets with every codec function, and posts a digest of all outputs.
+ * Worker body (CommonJS, eval'd): loads the addon itself (the build src/addon.ts would
+ * load), encodes and decodes a deterministic sequence of packets with every codec function, and
+ * posts a digest of all outputs.
  */
 const WORKER_CODE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const n = require(workerData.gypBuild)(workerData.root);
+const n = process.env.MCUMGR_NATIVE_ADDON ? require(require('node:path').resolve(process.env.MCUMGR_NATIVE_ADDON)) : require(workerData.gypBuild)(workerData.root);
 let x = workerData.seed;
 const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8);
 let digest = 0;

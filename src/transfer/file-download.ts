@@ -15,6 +15,7 @@ import { resolveWindow } from './window.js';
 import { createHash } from 'node:crypto';
 import { closeDeviceFile, crc32Of, verifyDeviceFile, type FsVerification } from './fs-verify.js';
 import type { TransferContext, TransferOptions, TransferProgress, TransferResult } from './types.js';
+import { nextTransferId, progressObserved, publishTransferProgress } from './diagnostics.js';
 
 /** Options of {@link downloadFile}. */
 export interface DownloadOptions extends Omit<TransferOptions, 'chunkSize' | 'alignment'> {
@@ -90,11 +91,13 @@ export async function downloadFile(ctx: TransferContext, name: string, opts: Dow
   let ceiling = fixedWindow ?? ceiling0;
   let maxWindowUsed = 1;
   const inflight = new Map<number, Promise<{ off: number; rsp?: SmpResponse; err?: unknown }>>();
+  const transferId = nextTransferId();
   const report = (): void => {
-    if (!opts.onProgress) return;
+    if (!opts.onProgress && !progressObserved()) return;
     const secs = (performance.now() - started) / 1000;
     const p: TransferProgress = { done, total, rate: secs > 0 ? done / secs : 0, window, rewinds: 0, timeouts };
-    opts.onProgress(p);
+    opts.onProgress?.(p);
+    publishTransferProgress(transferId, 'download', p);
   };
   report();
 

@@ -31,6 +31,7 @@ import type { SmpResponse } from '../session.js';
 import type { ByteSource } from './source.js';
 import { fitChunk } from './chunking.js';
 import type { TransferOptions, TransferProgress, TransferResult } from './types.js';
+import { nextTransferId, progressObserved, publishTransferProgress } from './diagnostics.js';
 
 /** What one kind of upload plugs into the engine. */
 export interface UploadSpec {
@@ -245,11 +246,13 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
     cleanRun = 0;
   };
 
+  const transferId = nextTransferId();
   const report = (): void => {
-    if (!opts.onProgress) return;
+    if (!opts.onProgress && !progressObserved()) return;
     const secs = (performance.now() - rateStart) / 1000;
     const p: TransferProgress = { done: acked, total, rate: secs > 0 ? (acked - rateBase) / secs : 0, window, rewinds, timeouts };
-    opts.onProgress(p);
+    opts.onProgress?.(p);
+    publishTransferProgress(transferId, 'upload', p);
   };
 
   /** The device's offset from an answer, or `'lost'` when the chunk must count as lost. */
