@@ -6,7 +6,7 @@
 import type { SerialEncoding } from '../transport/framing.js';
 import type { Transport } from '../transport/transport.js';
 import type { FaultOptions } from './faults.js';
-import type { DeviceLink, LinkOptions, LinkStats } from './link.js';
+import type { DeviceLink, LinkOptions, LinkStats } from './link/index.js';
 import type { Seed } from './rng.js';
 import { serveMemory } from './serve-memory.js';
 import { servePty } from './serve-pty.js';
