@@ -31,6 +31,7 @@ export {
   type UploadProgress,
 } from './zephyr.js';
 export { McubootDevice, createMcubootDevice, type McubootDeviceOptions } from './mcuboot.js';
+export { McubootBoard, createMcubootBoard, type McubootBoardOptions } from './board.js';
 export {
   FlashModel,
   BOOT_MAGIC,

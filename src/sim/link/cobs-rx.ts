@@ -8,14 +8,20 @@ import type { RxHost } from './state.js';
 
 /** The receive state machine of one COBS link. */
 export class CobsReceiver {
-  readonly #dec: PacketDecoder<CobsDecoderStats>;
+  #dec: PacketDecoder<CobsDecoderStats>;
   readonly #one = Buffer.alloc(1);
   #seen: CobsDecoderStats;
   #partial = 0;
+  #max: number;
 
   constructor(private readonly host: RxHost) {
-    this.#dec = tsCodec.createCobsDecoder({ maxPacket: Math.max(8, host.st.limits.netbufSize) });
+    this.#max = host.st.limits.netbufSize;
+    this.#dec = CobsReceiver.#decoder(host.st.limits.netbufSize);
     this.#seen = this.#dec.stats();
+  }
+
+  static #decoder(netbufSize: number): PacketDecoder<CobsDecoderStats> {
+    return tsCodec.createCobsDecoder({ maxPacket: Math.max(8, netbufSize) });
   }
 
   /** One byte off the wire at `t`. */
@@ -68,5 +74,11 @@ export class CobsReceiver {
     this.sync();
     this.#dec.reset();
     this.#partial = 0;
+    if (this.#max !== this.host.st.limits.netbufSize) {
+      // Other firmware after the reboot: a decoder for its buffer size, counters carried over.
+      this.#max = this.host.st.limits.netbufSize;
+      this.#dec = CobsReceiver.#decoder(this.#max);
+      this.#seen = this.#dec.stats();
+    }
   }
 }

@@ -17,7 +17,7 @@ export class ConsoleReceiver {
   #wqFreeAt: number;
   // Reassembly context.
   #ctxHasBuf = false;
-  readonly #ctxBuf: Buffer;
+  #ctxBuf: Buffer;
   #ctxLen = 0;
   #ctxTotal = 0;
   #ctxWant = 0;
@@ -199,5 +199,6 @@ export class ConsoleReceiver {
     this.#ctxLen = 0;
     this.#ctxTotal = 0;
     this.#readyLines.length = 0;
+    if (this.#ctxBuf.length !== this.host.st.limits.netbufSize) this.#ctxBuf = Buffer.alloc(this.host.st.limits.netbufSize);
   }
 }

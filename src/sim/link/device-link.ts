@@ -10,7 +10,7 @@ import type { DeviceLimits } from '../types.js';
 import { FaultInjector, type FaultLogEntry, type UnitStyle } from '../faults.js';
 import { codec } from '../../codec/index.js';
 import type { LinkMode, LinkOptions, LinkStats } from './types.js';
-import { resolveLinkOptions, type ResolvedLink } from './options.js';
+import { resolveLimits, resolveLinkOptions, type ResolvedLink } from './options.js';
 import { DeviceState, type Request, type RxHost } from './state.js';
 import { Scheduler } from './scheduler.js';
 import { Uart } from './uart.js';
@@ -31,19 +31,15 @@ export class DeviceLink {
   readonly core: SimDeviceCore;
   /** What the link carries. */
   readonly mode: LinkMode;
-  /** The buffer limits in force (the core's, with overrides). */
-  readonly limits: Readonly<DeviceLimits>;
-  /** Processing model. */
-  readonly model: 'zephyr' | 'mcuboot';
   /** Transport name passed to the core. */
   readonly via: string;
   /** The fault injector (settings, counters, log). */
   readonly faults: FaultInjector;
 
   readonly #o: ResolvedLink;
+  readonly #opts: LinkOptions;
   readonly #clock: () => number;
   readonly #t0: number;
-  readonly #split: 'zephyr' | 'plain';
   readonly #st: DeviceState;
   readonly #sched: Scheduler;
   readonly #uart: Uart;
@@ -60,15 +56,13 @@ export class DeviceLink {
   constructor(core: SimDeviceCore, opts: LinkOptions) {
     const o = resolveLinkOptions(core, opts);
     this.#o = o;
+    this.#opts = opts;
     this.core = core;
     this.mode = o.mode;
-    this.model = o.model;
-    this.limits = o.limits;
     this.via = o.via;
     this.#clock = opts.clock ?? (() => performance.now());
     this.#t0 = this.#clock();
-    this.#split = this.model === 'mcuboot' ? 'plain' : 'zephyr';
-    this.#st = new DeviceState(this.limits, this.model);
+    this.#st = new DeviceState(o.limits, o.model);
 
     this.faults = new FaultInjector(opts.faults, opts.seed ?? Math.floor(Math.random() * 0x100000000), () => this.#clock() - this.#t0);
     const slow = this.faults.config.slowBytesPerSec;
@@ -107,6 +101,16 @@ export class DeviceLink {
     this.#raw = new RawReceiver(host, o.rawTimeoutMs);
     this.#cobs = this.mode === 'cobs' ? new CobsReceiver(host) : undefined;
     this.#splitter = this.mode !== 'packet' && this.faults.active('toDevice') ? new UnitSplitter(this.mode) : undefined;
+  }
+
+  /** The buffer limits in force (the core's, with overrides); a board may change them at a reboot. */
+  get limits(): Readonly<DeviceLimits> {
+    return this.#st.limits;
+  }
+
+  /** Processing model: MCUboot's loop or Zephyr's SMP thread (follows the core across reboots). */
+  get model(): 'zephyr' | 'mcuboot' {
+    return this.#st.model;
   }
 
   /** True once {@link close} was called. */
@@ -404,12 +408,28 @@ export class DeviceLink {
   #encode(packet: Buffer): Buffer {
     switch (this.mode) {
       case 'console':
-        return codec.encodeConsole(packet, this.#split);
+        return codec.encodeConsole(packet, this.model === 'mcuboot' ? 'plain' : 'zephyr');
       case 'cobs':
         return codec.encodeCobsFrame(packet);
       default:
         return Buffer.from(packet);
     }
+  }
+
+  /**
+   * After a reboot the core may run other firmware (a board's MCUboot starting the application):
+   * its personality and buffers are then the ones the link models from now on.
+   */
+  #retarget(): void {
+    const st = this.#st;
+    const model = this.#opts.model ?? this.core.personality;
+    if (model !== 'zephyr' && model !== 'mcuboot') return;
+    try {
+      st.limits = resolveLimits(this.core, this.#opts.limits, this.mode);
+    } catch (e) {
+      this.#coreError(e);
+    }
+    st.model = model;
   }
 
   /** Power cycle at `t`: the core reboots, buffers and queues are lost, output stops, boot silence. */
@@ -423,6 +443,7 @@ export class DeviceLink {
     } catch (e) {
       this.#coreError(e);
     }
+    this.#retarget();
     st.reset();
     this.#console.reset(t);
     this.#raw.reset();

@@ -36,6 +36,25 @@ function checkLimit(name: string, v: unknown, min: number): number {
   return v;
 }
 
+/**
+ * The buffer limits a link enforces: the core's own (what it answers in `os mcumgr params`), with
+ * the link's overrides on top (for test cores only: the simulator passes none).
+ */
+export function resolveLimits(core: SimDeviceCore, overrides: Partial<DeviceLimits> | undefined, mode: LinkMode): Readonly<DeviceLimits> {
+  const lim = { ...core.limits, ...(overrides ?? {}) };
+  const limits = Object.freeze({
+    netbufSize: checkLimit('netbufSize', lim.netbufSize, 16),
+    netbufCount: checkLimit('netbufCount', lim.netbufCount, 1),
+    lineBufSize: checkLimit('lineBufSize', lim.lineBufSize, 4),
+    lineBufCount: checkLimit('lineBufCount', lim.lineBufCount, 1),
+    encodings: [...(lim.encodings ?? ['console'])],
+  });
+  if (mode !== 'packet' && !limits.encodings.includes(mode)) {
+    throw new RangeError(`a ${core.personality} device does not speak the ${mode} encoding (it speaks ${limits.encodings.join(', ')})`);
+  }
+  return limits;
+}
+
 /** Validates `opts` against `core`; throws TypeError/RangeError naming the option. */
 export function resolveLinkOptions(core: SimDeviceCore, opts: LinkOptions): ResolvedLink {
   if (!core || typeof core.handle !== 'function' || typeof core.reboot !== 'function') {
@@ -48,17 +67,7 @@ export function resolveLinkOptions(core: SimDeviceCore, opts: LinkOptions): Reso
   }
   const model = opts.model ?? core.personality;
   if (model !== 'zephyr' && model !== 'mcuboot') throw new RangeError(`model must be zephyr or mcuboot, got ${String(model)}`);
-  const lim = { ...core.limits, ...(opts.limits ?? {}) };
-  const limits = Object.freeze({
-    netbufSize: checkLimit('netbufSize', lim.netbufSize, 16),
-    netbufCount: checkLimit('netbufCount', lim.netbufCount, 1),
-    lineBufSize: checkLimit('lineBufSize', lim.lineBufSize, 4),
-    lineBufCount: checkLimit('lineBufCount', lim.lineBufCount, 1),
-    encodings: [...(lim.encodings ?? ['console'])],
-  });
-  if (mode !== 'packet' && !limits.encodings.includes(mode)) {
-    throw new RangeError(`a ${core.personality} device does not speak the ${mode} encoding (it speaks ${limits.encodings.join(', ')})`);
-  }
+  const limits = resolveLimits(core, opts.limits, mode);
   const baud = opts.baudRate ?? (mode === 'packet' ? 0 : 115200);
   if (typeof baud !== 'number' || !Number.isFinite(baud) || baud < 0) throw new RangeError(`baudRate must be a non-negative number, got ${String(baud)}`);
   const rxByteMs = baud > 0 ? 10_000 / baud : 0;
@@ -82,7 +91,11 @@ export function resolveLinkOptions(core: SimDeviceCore, opts: LinkOptions): Reso
     latIn,
     latOut,
     decodeMs: checkNonNeg('frameDecodeMs', opts.frameDecodeMs, rxByteMs > 0 ? 0.05 : 0),
-    rawTimeoutMs: checkNonNeg('rawInputTimeoutMs', opts.rawInputTimeoutMs, 3000),
+    // The device's own setting (MCUboot's Kconfig), unless the link overrides it.
+    rawTimeoutMs:
+      opts.rawInputTimeoutMs === undefined && core.limits.rawInputTimeoutMs === Infinity
+        ? Infinity
+        : checkNonNeg('rawInputTimeoutMs', opts.rawInputTimeoutMs ?? core.limits.rawInputTimeoutMs, 3000),
     bootMs: checkNonNeg('bootMs', opts.bootMs, 200),
     bootBanner: opts.bootBanner !== undefined && mode === 'console' ? Buffer.from(opts.bootBanner, 'latin1') : undefined,
     udpMtu: mtu,

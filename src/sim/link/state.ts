@@ -73,8 +73,9 @@ export class DeviceState {
   };
 
   constructor(
-    readonly limits: Readonly<DeviceLimits>,
-    readonly model: 'zephyr' | 'mcuboot',
+    /** Changes only at a reboot, when the board starts other firmware (MCUboot → application). */
+    public limits: Readonly<DeviceLimits>,
+    public model: 'zephyr' | 'mcuboot',
   ) {
     this.netbufFree = limits.netbufCount;
   }
