@@ -46,6 +46,13 @@ export function fsGroup(dev: ZephyrDevice): GroupDef {
   return { id: Group.FS, handlers, translate: translators[Group.FS] };
 }
 
+/** Bytes the files take on the simulated file system. */
+function vfsUsed(dev: ZephyrDevice): number {
+  let n = 0;
+  for (const f of dev.vfs.files.values()) n += f.length;
+  return n;
+}
+
 /** `fs_mgmt_filelen` on the in-memory file system. */
 function fileLen(dev: ZephyrDevice, path: string): StatResult {
   const v = dev.vfs.stat(path);
@@ -156,6 +163,15 @@ function fsUpload(dev: ZephyrDevice, ctx: SmpCtx): number {
       fc.pos = 0;
     } else if (fc.pos !== req.off) {
       fc.pos = file.length; // seek to the end
+    }
+    const grows = Math.max(file.length, fc.pos + data.length) - file.length;
+    if (grows > 0 && vfsUsed(dev) - (vfs.files.get(path)?.length ?? 0) + file.length + grows > dev.options.fsSize) {
+      // fs_write fails (LittleFS: -ENOSPC): fs_mgmt answers FILE_WRITE_FAILED and closes the
+      // file; what was written before stays (fs_mgmt.c, fs_mgmt_file_upload).
+      addErr(ctx, Group.FS, FsErr.FILE_WRITE_FAILED);
+      if (file.length !== (vfs.files.get(path)?.length ?? 0)) vfs.files.set(path, file);
+      dev.fsCleanup();
+      return 0;
     }
     const next = Buffer.alloc(Math.max(file.length, fc.pos + data.length));
     file.copy(next);

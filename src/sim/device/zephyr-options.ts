@@ -175,6 +175,11 @@ export interface ZephyrDeviceOptions extends FlashOptions {
   fsPathLen?: number;
   /** `MCUMGR_GRP_FS_MAX_OFFSET_LEN` (3 for the 64 KB file size choice, 5 for 4 GB). Default 3. */
   fsMaxOffsetLen?: number;
+  /**
+   * Size of the file system (the LittleFS partition), bytes: a write that would need more fails
+   * as Zephyr's does (`FS_MGMT_ERR_FILE_WRITE_FAILED`, v1 rc 1). Default 16 MiB.
+   */
+  fsSize?: number;
   /** `MCUMGR_GRP_FS_FILE_AUTOMATIC_IDLE_CLOSE_TIME`, ms. Default 4000. */
   fsIdleCloseMs?: number;
   /** `CONFIG_SHELL_CMD_BUFF_SIZE`. Default 256. */
@@ -326,6 +331,7 @@ export function resolveZephyrOptions(opts: ZephyrDeviceOptions): ResolvedZephyrO
     fsPathLen: opts.fsPathLen ?? 64,
     fsMaxOffsetLen: opts.fsMaxOffsetLen ?? 3,
     fsIdleCloseMs: opts.fsIdleCloseMs ?? 4000,
+    fsSize: opts.fsSize ?? 16 * 1024 * 1024,
     shellCmdBuffSize: opts.shellCmdBuffSize ?? 256,
     shellOutputBufSize: opts.shellOutputBufSize ?? 300,
     shellLegacyRc: opts.shellLegacyRc ?? false,
