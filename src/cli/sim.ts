@@ -33,7 +33,7 @@ interface SimFlags {
   slotInfo: boolean;
   imageState: boolean;
   imageHash: boolean;
-  rawInputTimeout: string | boolean;
+  rawInputTimeout?: string | boolean;
   holdRecovery?: boolean;
 }
 
@@ -45,7 +45,7 @@ function deviceOptions(o: SimFlags): Record<string, unknown> {
     if (o.personality === 'mcuboot') dev.app = { fsSize };
     else dev.fsSize = fsSize;
   }
-  const mcubootOnly = !o.echo || !o.mcumgrParams || !o.slotInfo || !o.imageState || !o.imageHash || o.rawInputTimeout !== true || o.holdRecovery;
+  const mcubootOnly = !o.echo || !o.mcumgrParams || !o.slotInfo || !o.imageState || !o.imageHash || (o.rawInputTimeout !== undefined && o.rawInputTimeout !== true) || o.holdRecovery;
   if (o.personality !== 'mcuboot') {
     if (mcubootOnly) throw new CliUsageError('--no-echo, --no-mcumgr-params, --no-slot-info, --no-image-state, --no-image-hash, --raw-input-timeout and --hold-recovery are MCUboot options: add --personality mcuboot');
     return dev;
