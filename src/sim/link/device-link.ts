@@ -8,7 +8,6 @@
 import type { DeviceStep, SimDeviceCore } from '../types.js';
 import type { DeviceLimits } from '../types.js';
 import { FaultInjector, type FaultLogEntry, type UnitStyle } from '../faults.js';
-import { codec } from '../../codec/index.js';
 import type { LinkMode, LinkOptions, LinkStats } from './types.js';
 import { resolveLimits, resolveLinkOptions, type ResolvedLink } from './options.js';
 import { DeviceState, type Request, type RxHost } from './state.js';
@@ -19,7 +18,7 @@ import { ConsoleReceiver } from './console-rx.js';
 import { RawReceiver } from './raw-rx.js';
 import { CobsReceiver } from './cobs-rx.js';
 import { enomemResponse } from './enomem.js';
-import { splitLines } from './split-lines.js';
+import { wireUnits } from './wire-units.js';
 
 /**
  * The link model of one simulated device: feed it what the host sends ({@link receiveBytes} or
@@ -397,23 +396,10 @@ export class DeviceLink {
         for (const p of this.faults.apply('toHost', r, this.#packetStyle)) end = this.#uart.write(p, end, to);
         continue;
       }
-      const wire = this.#encode(r);
-      const style: UnitStyle = this.mode === 'console' ? 'line' : this.mode;
-      const units = this.mode === 'console' ? splitLines(wire) : [wire];
+      const { units, style } = wireUnits(this.mode, this.model, r);
       for (const u of units) for (const p of this.faults.apply('toHost', u, style)) end = this.#uart.write(p, end, to);
     }
     return end;
-  }
-
-  #encode(packet: Buffer): Buffer {
-    switch (this.mode) {
-      case 'console':
-        return codec.encodeConsole(packet, this.model === 'mcuboot' ? 'plain' : 'zephyr');
-      case 'cobs':
-        return codec.encodeCobsFrame(packet);
-      default:
-        return Buffer.from(packet);
-    }
   }
 
   /**

@@ -38,5 +38,5 @@
  */
 export { DeviceLink } from './device-link.js';
 export { enomemResponse } from './enomem.js';
-export { splitLines } from './split-lines.js';
+export { splitLines } from './wire-units.js';
 export type { LinkMode, LinkOptions, LinkDrops, LinkFrameStats, LinkStats } from './types.js';
