@@ -11,7 +11,7 @@ import { AbortError, ImageFormatError, McuMgrError, SmpTimeoutError } from '../s
 import { buildImage, parseImage } from '../src/image/index.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import type { ZephyrDevice } from '../src/sim/device/index.js';
-import { ptyAvailable } from '../src/transport/pty.js';
+import { ptyAvailable } from '../src/sim/pty.js';
 
 const BAUD = 1_000_000;
 /** Every device shares these: small flash, quick timeouts, so lost frames cost little. */

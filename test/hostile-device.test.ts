@@ -22,7 +22,7 @@ import { decodeCborMap, encodeCbor } from '../src/codec/cbor.js';
 import { SmpFrameError, SmpTimeoutError } from '../src/errors.js';
 import { MCUmgrClient } from '../src/client.js';
 import { SerialFraming, type SerialEncoding } from '../src/transport/framing.js';
-import { createPty, ptyAvailable, type Pty } from '../src/transport/pty.js';
+import { createPty, ptyAvailable, type Pty } from '../src/sim/pty.js';
 import { NativeSerialTransport } from '../src/transport/serial-native.js';
 import { startSimulator, createZephyrDevice, type SimDeviceCore, type FaultOptions } from '../src/sim/index.js';
 

@@ -10,7 +10,7 @@ import { buildPacket, decodeHeader, Op, SMP_HEADER_SIZE } from '../src/codec/hea
 import { decodeCborMap, encodeCbor } from '../src/codec/cbor.js';
 import { SmpClosedError, TransportError } from '../src/errors.js';
 import { SerialFraming, type SerialEncoding } from '../src/transport/framing.js';
-import { createPty, ptyAvailable, type Pty } from '../src/transport/pty.js';
+import { createPty, ptyAvailable, type Pty } from '../src/sim/pty.js';
 import { NativeSerialTransport } from '../src/transport/serial-native.js';
 import { openSerialTransport, SerialTransport, NativeByteLink, type ByteLink } from '../src/transport/serial.js';
 import { buildPacketParts } from '../src/codec/packet.js';

@@ -12,7 +12,7 @@ import { native } from '../src/addon.js';
 import { buildPacket, decodeHeader, Op, SMP_HEADER_SIZE } from '../src/codec/header.js';
 import { decodeCborMap, encodeCbor } from '../src/codec/cbor.js';
 import { SerialFraming, type SerialEncoding } from '../src/transport/framing.js';
-import { createPty, ptyAvailable, type Pty } from '../src/transport/pty.js';
+import { createPty, ptyAvailable, type Pty } from '../src/sim/pty.js';
 import { openSerialTransport, type SerialTransport } from '../src/transport/serial.js';
 
 const PACKETS = 100;

@@ -1,12 +1,12 @@
 /**
- * The simulator's link model (src/sim/link.ts) against a tiny echo core: Zephyr's line buffers,
+ * The simulator's link model (src/sim/link/) against a tiny echo core: Zephyr's line buffers,
  * the net_buf pool, UART pacing, input timeouts, resets, silence, slow answers, and seeded faults.
  * Byte-level assertions use PROTOCOL.md §9 frames; timing assertions are lower bounds only.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DeviceLink, enomemResponse, splitLines, type LinkOptions } from '../src/sim/link.js';
+import { DeviceLink, enomemResponse, splitLines, type LinkOptions } from '../src/sim/link/index.js';
 import { Rng, createRng } from '../src/sim/rng.js';
 import { FaultInjector, makeGarbage, resolveFaults } from '../src/sim/faults.js';
 import type { DeviceLimits, DeviceStep, SimDeviceCore } from '../src/sim/types.js';

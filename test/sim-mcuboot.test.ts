@@ -39,10 +39,12 @@ const body = (r: Buffer): Record<string, unknown> => decodeCbor(r.subarray(SMP_H
 const call = (dev: McubootDevice, g: number, id: number, b: OMap | Buffer = new OMap(), o = {}): Record<string, unknown> => body(one(dev, req(g, id, b, o)));
 
 const SMALL: McubootDeviceOptions = { slotSize: 32 * 1024 };
+/** A minimal recovery build: every optional command of boot_serial off (the simulator's default is a full build). */
+const MINIMAL: McubootDeviceOptions = { imageState: false, slotInfo: false, mcumgrParams: false };
 
 describe('limits and framing-level behaviour', () => {
   test('limits: 1024-byte receive buffer, one buffer, 8 lines of 128, console/raw/cobs', () => {
-    assert.deepEqual(createMcubootDevice().limits, { netbufSize: 1024, netbufCount: 1, lineBufSize: 128, lineBufCount: 8, encodings: ['console', 'raw', 'cobs'] });
+    assert.deepEqual(createMcubootDevice().limits, { netbufSize: 1024, netbufCount: 1, lineBufSize: 128, lineBufCount: 8, encodings: ['console', 'raw', 'cobs'], rawInputTimeoutMs: 3000 });
   });
 
   test('a v2 request is answered with version bits 1 but v1 content; op + 1; flags 0', () => {
@@ -77,7 +79,7 @@ describe('limits and framing-level behaviour', () => {
 
 describe('os group and the rest', () => {
   test('console echo control {"rc":0}; unsupported commands and groups {"rc":8}', () => {
-    const dev = createMcubootDevice();
+    const dev = createMcubootDevice(MINIMAL);
     assert.equal(hexOf(one(dev, req(0, 1))), `bf${t('rc')}00ff`);
     assert.equal(hexOf(one(dev, req(0, 7))), `bf${t('rc')}08ff`);
     assert.equal(hexOf(one(dev, req(1, 5))), `bf${t('rc')}08ff`);
@@ -174,7 +176,7 @@ describe('image upload into the primary slot', () => {
   });
 
   test('image list: only valid images, field order, flags only with the image-state option', () => {
-    const dev = createMcubootDevice(SMALL);
+    const dev = createMcubootDevice({ ...SMALL, ...MINIMAL });
     const hash = dev.slots()[0]!.hash!;
     assert.equal(hexOf(one(dev, req(1, 0, new OMap(), { op: Op.READ }))), `bf${t('images')}9fbf${t('slot')}00${t('hash')}5820${hash}${t('version')}${t('1.0.0')}ffffff`);
     const st = createMcubootDevice({ ...SMALL, imageState: true });
@@ -185,11 +187,11 @@ describe('image upload into the primary slot', () => {
     // an invalid image (bad hash) is not listed
     const bad = createMcubootDevice({ ...SMALL, initialImage: buildImage({ badHash: true, bodySize: 100 }) });
     assert.deepEqual(call(bad, 1, 0, new OMap(), { op: Op.READ }), { images: [] });
-    assert.deepEqual(call(createMcubootDevice({ ...SMALL, imageHash: false }), 1, 0, new OMap(), { op: Op.READ }), { images: [{ slot: 0, version: '1.0.0' }] });
+    assert.deepEqual(call(createMcubootDevice({ ...SMALL, ...MINIMAL, imageHash: false }), 1, 0, new OMap(), { op: Op.READ }), { images: [{ slot: 0, version: '1.0.0' }] });
   });
 
   test('set state: disabled → 8; hash length → 3; unknown hash → 5; any hash (even the primary\'s) schedules the secondary; a scheduled slot is left as it is', () => {
-    assert.deepEqual(call(createMcubootDevice(SMALL), 1, 0, m(['confirm', true])), { rc: 8 });
+    assert.deepEqual(call(createMcubootDevice({ ...SMALL, ...MINIMAL }), 1, 0, m(['confirm', true])), { rc: 8 });
     const dev = createMcubootDevice({ ...SMALL, imageState: true });
     dev.flash.program(1, buildImage({ version: '2.0.0', bodySize: 500 }));
     assert.deepEqual(call(dev, 1, 0, m(['hash', Buffer.alloc(31)])), { rc: 3 });
@@ -216,7 +218,7 @@ describe('image upload into the primary slot', () => {
     assert.equal(second[0], 4, 'op incremented twice');
     assert.equal(second.readUInt16BE(4), 0x0100, 'group bytes swapped back');
     assert.equal(hexOf(second), `bf${t('rc')}08ff${expected}`);
-    assert.deepEqual(call(createMcubootDevice(SMALL), 1, 6, new OMap(), { op: Op.READ }), { rc: 8 }, 'off by default for one image');
+    assert.deepEqual(call(createMcubootDevice({ ...SMALL, ...MINIMAL }), 1, 6, new OMap(), { op: Op.READ }), { rc: 8 }, 'off in a minimal build');
   });
 });
 

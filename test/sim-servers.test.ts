@@ -13,7 +13,7 @@ import { serveUdp } from '../src/sim/serve-udp.js';
 import { servePty } from '../src/sim/serve-pty.js';
 import { startSimulator } from '../src/sim/simulator.js';
 import { expandSpec, spawnSimulatorProcess } from '../src/sim/child.js';
-import { ptyAvailable } from '../src/transport/pty.js';
+import { ptyAvailable } from '../src/sim/pty.js';
 import type { DeviceLimits, DeviceStep, SimDeviceCore } from '../src/sim/types.js';
 import { buildPacket, createConsoleDecoder, encodeConsole, encodeCobsFrame } from '../src/codec/index.js';
 

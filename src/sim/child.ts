@@ -17,7 +17,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { startSimulator, type Simulator, type SimulatorOptions } from './simulator.js';
-import type { LinkStats } from './link.js';
+import type { LinkStats } from './link/index.js';
 
 /** Environment variable that tells the script its parent holds the stdin pipe. */
 const EXIT_ON_STDIN_CLOSE = 'MCUMGR_SIM_EXIT_ON_STDIN_CLOSE';

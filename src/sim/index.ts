@@ -19,7 +19,7 @@ export {
   type LinkStats,
   type LinkDrops,
   type LinkFrameStats,
-} from './link.js';
+} from './link/index.js';
 export {
   FaultInjector,
   resolveFaults,
@@ -34,7 +34,7 @@ export {
   type Direction,
   type UnitStyle,
 } from './faults.js';
-export type { Pty } from '../transport/pty.js';
+export type { Pty } from './pty.js';
 export { Rng, createRng, hashSeed, type Seed } from './rng.js';
 export { serveMemory, type ServeMemoryOptions, type SimMemoryTransport } from './serve-memory.js';
 export { servePty, type ServePtyOptions, type SimPtyServer } from './serve-pty.js';

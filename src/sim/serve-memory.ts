@@ -7,7 +7,7 @@
 import { SmpClosedError } from '../errors.js';
 import { TransportEmitter } from '../transport/emitter.js';
 import type { Transport, TransportEvents } from '../transport/transport.js';
-import { DeviceLink, type LinkOptions, type LinkStats } from './link.js';
+import { DeviceLink, type LinkOptions, type LinkStats } from './link/index.js';
 import type { SimDeviceCore } from './types.js';
 
 /** Options of {@link serveMemory}: the link model's, without the parts the server sets. */

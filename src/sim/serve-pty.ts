@@ -4,9 +4,9 @@
  * lines in Zephyr's split, raw SMP, or COBS) at the modelled baud rate, through {@link DeviceLink}.
  * @module
  */
-import { createPty, type Pty } from '../transport/pty.js';
+import { createPty, type Pty } from './pty.js';
 import { checkEncoding, type SerialEncoding } from '../transport/framing.js';
-import { DeviceLink, type LinkOptions, type LinkStats } from './link.js';
+import { DeviceLink, type LinkOptions, type LinkStats } from './link/index.js';
 import type { SimDeviceCore } from './types.js';
 
 /** Options of {@link servePty}. */

@@ -6,7 +6,7 @@
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { DeviceLink, type LinkOptions, type LinkStats } from './link.js';
+import { DeviceLink, type LinkOptions, type LinkStats } from './link/index.js';
 import type { SimDeviceCore } from './types.js';
 
 /** Options of {@link serveUdp}. */

@@ -6,13 +6,14 @@
 import type { SerialEncoding } from '../transport/framing.js';
 import type { Transport } from '../transport/transport.js';
 import type { FaultOptions } from './faults.js';
-import type { DeviceLink, LinkOptions, LinkStats } from './link.js';
+import type { DeviceLink, LinkOptions, LinkStats } from './link/index.js';
 import type { Seed } from './rng.js';
 import { serveMemory } from './serve-memory.js';
 import { servePty } from './serve-pty.js';
 import { serveUdp } from './serve-udp.js';
 import type { DeviceLimits, SimDeviceCore } from './types.js';
-import { createMcubootDevice, createZephyrDevice, type McubootDeviceOptions, type ZephyrDeviceOptions } from './device/index.js';
+import { deviceOptionsWithLimits } from './knobs.js';
+import { createMcubootBoard, createZephyrDevice, type McubootBoardOptions, type McubootDeviceOptions, type ZephyrDeviceOptions } from './device/index.js';
 
 /** How the simulated device is reached. */
 export type SimTransportKind = 'pty' | 'udp' | 'memory';
@@ -44,14 +45,18 @@ export interface SimulatorOptions {
   frameDecodeMs?: number;
   /** Raw encoding input timeout, in ms. */
   rawInputTimeoutMs?: number;
-  /** Overrides of the core's buffer limits. */
+  /**
+   * The device's buffer knobs (`MCUMGR_TRANSPORT_NETBUF_SIZE`/`_COUNT`, UART line buffers,
+   * encodings). They configure the device it builds, so its link and its `os mcumgr params`
+   * answer agree; with a ready-made `core`, set them on the core instead.
+   */
   limits?: Partial<DeviceLimits>;
   /** UDP: address to bind. Default `127.0.0.1`. */
   host?: string;
   /** UDP: port to bind. Default 0 (any free port). */
   port?: number;
-  /** Options for the core's factory (`createZephyrDevice(device)` / `createMcubootDevice(device)`). */
-  device?: ZephyrDeviceOptions | McubootDeviceOptions;
+  /** Options for the core's factory (`createZephyrDevice(device)` / `createMcubootBoard(device)`). */
+  device?: ZephyrDeviceOptions | McubootBoardOptions;
   /** A ready-made core to serve instead of building one (then `personality` and `device` are ignored). */
   core?: SimDeviceCore;
 }
@@ -62,7 +67,7 @@ export interface Simulator {
   readonly connection: string;
   /** How it is served. */
   readonly kind: SimTransportKind;
-  /** The personality of the core. */
+  /** The personality of the firmware running now (a board switches from `mcuboot` to `zephyr` at a reset). */
   readonly personality: SimPersonality;
   /** The client's transport (memory only). */
   readonly transport?: Transport;
@@ -94,7 +99,8 @@ export function createDevice(
     const udpDefaults = transport === 'udp' ? { netbufSize: 2048, netbufCount: 2 } : {};
     return createZephyrDevice({ ...udpDefaults, ...(opts as ZephyrDeviceOptions) });
   }
-  if (personality === 'mcuboot') return createMcubootDevice(opts as McubootDeviceOptions);
+  // A board: serial recovery now, the application in the primary slot after a reset.
+  if (personality === 'mcuboot') return createMcubootBoard(opts as McubootBoardOptions);
   throw new RangeError(`personality must be zephyr or mcuboot, got ${String(personality)}`);
 }
 
@@ -111,8 +117,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   if (opts === null || typeof opts !== 'object') throw new TypeError('startSimulator(opts): opts must be an object');
   const kind = opts.transport ?? 'memory';
   if (kind !== 'pty' && kind !== 'udp' && kind !== 'memory') throw new RangeError(`transport must be pty, udp or memory, got ${String(kind)}`);
-  const core = opts.core ?? createDevice(opts.personality ?? 'zephyr', opts.device ?? {}, kind);
-  const personality = core.personality;
+  if (opts.core && opts.limits) {
+    throw new RangeError('limits: set them on the core you pass (its limits are what it answers in os mcumgr params); limits only configure a device startSimulator builds');
+  }
+  const personality0 = opts.personality ?? 'zephyr';
+  const core = opts.core ?? createDevice(personality0, deviceOptionsWithLimits(personality0, opts.limits, opts.device), kind);
   const linkOpts = {
     ...(opts.baudRate !== undefined ? { baudRate: opts.baudRate } : {}),
     ...(opts.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}),
@@ -122,7 +131,6 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     ...(opts.bootBanner !== undefined ? { bootBanner: opts.bootBanner } : {}),
     ...(opts.frameDecodeMs !== undefined ? { frameDecodeMs: opts.frameDecodeMs } : {}),
     ...(opts.rawInputTimeoutMs !== undefined ? { rawInputTimeoutMs: opts.rawInputTimeoutMs } : {}),
-    ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
   };
   // One server per kind; they share the handle's shape (link, stats, unref, close).
   const memory = kind === 'memory' ? serveMemory(core, linkOpts) : undefined;
@@ -134,7 +142,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   return {
     connection: memory ? 'memory' : (served as { connection: string }).connection,
     kind,
-    personality,
+    get personality() {
+      return core.personality;
+    },
     ...(memory ? { transport: memory } : {}),
     device: core,
     link: served.link,

@@ -27,6 +27,11 @@ export interface DeviceLimits {
   lineBufCount: number;
   /** Serial encodings this personality speaks. */
   encodings: Array<'console' | 'raw' | 'cobs'>;
+  /**
+   * Raw encoding: a partial packet is discarded after this many ms without a byte (MCUboot
+   * `BOOT_SERIAL_RAW_PROTOCOL_INPUT_TIMEOUT_MS`; Infinity: never). Default 3000.
+   */
+  rawInputTimeoutMs?: number;
 }
 
 /** A simulated device's protocol core. */

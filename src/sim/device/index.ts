@@ -31,6 +31,7 @@ export {
   type UploadProgress,
 } from './zephyr.js';
 export { McubootDevice, createMcubootDevice, type McubootDeviceOptions } from './mcuboot.js';
+export { McubootBoard, createMcubootBoard, type McubootBoardOptions } from './board.js';
 export {
   FlashModel,
   BOOT_MAGIC,
@@ -64,7 +65,8 @@ export {
 export { SimFs, type SimFsOptions, type OpenOutcome, type StatOutcome } from './vfs.js';
 export { encodeCborValue, omap, OMap, TStr, type CborValue, type CborWriteOptions } from './cbor-writer.js';
 export { readItem, decodeBulk, type CItem, type BulkSpec, type BulkResult } from './cbor-reader.js';
-export { crc32, type ShellCommand, type ShellResult } from './zephyr-groups.js';
+export type { ShellCommand, ShellResult } from './zephyr-groups.js';
+export { crc32 } from './zephyr-fs.js';
 export type { SimThread, SimMemPool } from './zephyr-os.js';
 export { Group, MgmtErr, OsErr, ImgErr, StatErr, SettingsErr, FsErr, ShellErr, EnumErr, BasicErr, translators, type Translator } from './codes.js';
 export type { GroupDef } from './smp.js';

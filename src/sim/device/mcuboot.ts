@@ -32,20 +32,28 @@ export interface McubootDeviceOptions extends FlashOptions {
    */
   writeAlign?: number;
   /**
-   * `MCUBOOT_SERIAL_IMG_GRP_IMAGE_STATE`: flags in the list, and the set-state command (which
-   * schedules the secondary slot, see `bs_set`). Default false.
+   * `MCUBOOT_SERIAL_IMG_GRP_IMAGE_STATE` (Kconfig `BOOT_SERIAL_IMG_GRP_IMAGE_STATE`): flags in the
+   * list, and the set-state command (which schedules the secondary slot, see `bs_set`). Default
+   * true (the simulator models a full-featured build; MCUboot's own default is off).
    */
   imageState?: boolean;
-  /** `MCUBOOT_SERIAL_IMG_GRP_HASH`: `hash` in the list, `hash` in set-state. Default true. */
+  /** `MCUBOOT_SERIAL_IMG_GRP_HASH` (`BOOT_SERIAL_IMG_GRP_HASH`): `hash` in the list, `hash` in set-state. Default true. */
   imageHash?: boolean;
-  /** `MCUBOOT_SERIAL_IMG_GRP_SLOT_INFO`. Default: on for multi-image builds. */
+  /** `MCUBOOT_SERIAL_IMG_GRP_SLOT_INFO` (`BOOT_SERIAL_IMG_GRP_SLOT_INFO`). Default true (MCUboot: on for multi-image builds). */
   slotInfo?: boolean;
   /** `max_image_size` in slot info, when known. Default unset. */
   maxImageSize?: number;
-  /** `MCUBOOT_BOOT_MGMT_ECHO`. Default true. */
+  /** `MCUBOOT_BOOT_MGMT_ECHO` (`BOOT_MGMT_ECHO`). Default true. */
   echo?: boolean;
-  /** `MCUBOOT_BOOT_MGMT_MCUMGR_PARAMS` (newest MCUboot). Default false. */
+  /** `MCUBOOT_BOOT_MGMT_MCUMGR_PARAMS` (`BOOT_MGMT_MCUMGR_PARAMS`, newest MCUboot). Default true. */
   mcumgrParams?: boolean;
+  /**
+   * `BOOT_SERIAL_RAW_PROTOCOL_INPUT_TIMEOUT`: a partial raw packet is thrown away after
+   * `rawInputTimeoutMs` without a byte. Off: it waits for its missing bytes for ever. Default true.
+   */
+  rawInputTimeout?: boolean;
+  /** `BOOT_SERIAL_RAW_PROTOCOL_INPUT_TIMEOUT_MS`. Default 3000. */
+  rawInputTimeoutMs?: number;
   /** `BOOT_MGMT_CUSTOM_STORAGE_ERASE` (group 63 via the per-user hook). Default false. */
   storageErase?: boolean;
   /** `MCUBOOT_VALIDATE_PRIMARY_SLOT_ONCE`: `len` must leave room for the trailer magic. Default false. */
@@ -84,17 +92,21 @@ export class McubootDevice implements SimDeviceCore {
       lineBufCount: opts.lineBufCount ?? 8,
       encodings: opts.encodings ?? ['console', 'raw', 'cobs'],
       writeAlign: opts.writeAlign ?? 8,
-      imageState: opts.imageState ?? false,
+      imageState: opts.imageState ?? true,
       imageHash: opts.imageHash ?? true,
-      slotInfo: opts.slotInfo ?? this.flash.imageCount > 1,
+      slotInfo: opts.slotInfo ?? true,
       maxImageSize: opts.maxImageSize,
       echo: opts.echo ?? true,
-      mcumgrParams: opts.mcumgrParams ?? false,
+      mcumgrParams: opts.mcumgrParams ?? true,
+      rawInputTimeout: opts.rawInputTimeout ?? true,
+      rawInputTimeoutMs: opts.rawInputTimeoutMs ?? 3000,
       storageErase: opts.storageErase ?? false,
       validatePrimaryOnce: opts.validatePrimaryOnce ?? false,
       resetBusy: opts.resetBusy ?? false,
       resetMs: opts.resetMs ?? 250,
     };
+    const ms = this.options.rawInputTimeoutMs;
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 1) throw new RangeError(`rawInputTimeoutMs must be a positive number of ms, got ${String(ms)}`);
     const a = this.options.writeAlign;
     if (!Number.isInteger(a) || a < 1 || a > 32 || (a & (a - 1)) !== 0) throw new RangeError(`writeAlign must be 1, 2, 4, 8, 16 or 32, got ${a}`);
     this.limits = {
@@ -103,6 +115,7 @@ export class McubootDevice implements SimDeviceCore {
       lineBufSize: this.options.lineBufSize,
       lineBufCount: this.options.lineBufCount,
       encodings: [...this.options.encodings],
+      rawInputTimeoutMs: this.options.rawInputTimeout ? this.options.rawInputTimeoutMs : Infinity,
     };
     if (!opts.flash && opts.initialImage !== null) {
       this.flash.program(0, opts.initialImage ?? buildImage({ version: parseVersion('1.0.0'), bodySize: 4096 }));
@@ -322,10 +335,25 @@ export class McubootDevice implements SimDeviceCore {
       if (k.t !== 'tstr' || k.indef) return rc(MgmtErr.EINVAL);
       if (k.v.length === 1 && k.v[0] === 0x64) {
         if (v.t !== 'tstr' || v.indef || i !== entries.length - 1) return rc(MgmtErr.EINVAL);
-        return omap(['r', new TStr((v as Extract<CItem, { t: 'tstr' }>).v)]);
+        const text = (v as Extract<CItem, { t: 'tstr' }>).v;
+        // The answer is encoded into bs_obuf: an echo that does not fit there fails with ENOMEM.
+        const head = text.length < 24 ? 1 : text.length < 256 ? 2 : 3;
+        if (4 + head + text.length > this.outMax) return rc(MgmtErr.ENOMEM);
+        return omap(['r', new TStr(text)]);
       }
     }
     return rc(MgmtErr.EINVAL);
+  }
+
+  /**
+   * `BOOT_SERIAL_OUT_MAX`, the size of boot_serial's answer buffer: the largest message any
+   * compiled-in command needs (128 bytes, +48 with image state, +36 with hashes, or 164 for slot
+   * info), once per image.
+   */
+  get outMax(): number {
+    const o = this.options;
+    const msg = Math.max(128 + (o.imageState ? 48 : 0) + (o.imageHash ? 36 : 0), o.slotInfo ? 164 : 0);
+    return msg * this.flash.imageCount;
   }
 
   // ---- inspection ------------------------------------------------------------------------
