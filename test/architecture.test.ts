@@ -44,7 +44,6 @@ const SIM_EXCEPTIONS: Readonly<Record<string, string>> = {
   'transport/emitter.ts': 'the event emitter of the in-memory link the simulator serves',
   'transport/memory.ts': 'createMemoryPair, re-exported by the sim entry point',
   'transport/framing.ts': 'the SerialEncoding type and its check, shared with the serial transports',
-  'transport/pty.ts': 'the PTY pair, used only by the simulator (to move under sim/)',
 };
 
 type Layer = (typeof LAYERS)[number];

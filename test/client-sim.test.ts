@@ -6,7 +6,7 @@
  * `serialport` fallback (raw encoding; Zephyr speaks no COBS).
  */
 import { nativeCodec } from '../src/codec/index.js';
-import { ptyAvailable } from '../src/transport/pty.js';
+import { ptyAvailable } from '../src/sim/pty.js';
 import type { SerialEncoding } from '../src/transport/framing.js';
 import type { ClientOptions } from '../src/client.js';
 import { NativeSerialTransport, SerialPortFallbackTransport } from '../src/transport/serial.js';
