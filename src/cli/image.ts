@@ -9,6 +9,7 @@ import type { ImageSlotState } from '../groups/image.js';
 import type { UpdateStep } from '../transfer/index.js';
 import { action, checkLocalInput, parseHash, parseUint, readLocal, type CliContext } from './context.js';
 import { CliUsageError, fmtBytes, fmtRate, table, type Output } from './output.js';
+import { uploadSummary } from './transfer-text.js';
 
 /** The flags of a slot as short words (`active confirmed pending permanent bootable`). */
 export function slotFlags(s: ImageSlotState): string {
@@ -117,8 +118,7 @@ export function registerImage(program: Command, ctx: CliContext): void {
         env.out.result(
           { image: imageNo, version: info.versionString, hash: info.hash, ...r },
           (v) =>
-            `uploaded ${fmtBytes(v.bytes)} in ${v.seconds.toFixed(2)} s (${fmtRate(v.throughput)}, window up to ${v.maxWindowUsed}` +
-            `${v.rewinds ? `, ${v.rewinds} rewinds` : ''}${v.timeouts ? `, ${v.timeouts} timeouts` : ''})\n` +
+            `${uploadSummary(v)}\n` +
             `version ${v.version}\nhash    ${v.hash.toString('hex')}` +
             (v.match !== undefined ? `\nmatch   ${v.match}` : ''),
         );
@@ -275,7 +275,7 @@ export function registerImage(program: Command, ctx: CliContext): void {
             },
             (v) =>
               (up
-                ? `uploaded ${fmtBytes(up.bytes)} in ${up.seconds.toFixed(2)} s (${fmtRate(up.throughput)}); `
+                ? `${uploadSummary(up)}; `
                 : v.alreadyInstalled
                   ? 'already installed; '
                   : '') + `finished in ${v.seconds.toFixed(2)} s`,
