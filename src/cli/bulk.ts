@@ -164,7 +164,7 @@ export function registerBulk(program: Command, ctx: CliContext): void {
             if (!report.ok) {
               const failed = report.devices.filter((d) => !d.ok);
               throw new CliExitError(
-                bulkExitCode(failed),
+                report.stopped === 'abort' ? ExitCode.INTERRUPTED : bulkExitCode(failed),
                 'BULK_FAILED',
                 `${failed.length} of ${report.devices.length} devices failed: ${failed.map((d) => d.name).join(', ')}`,
               );

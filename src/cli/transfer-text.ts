@@ -23,6 +23,6 @@ export function uploadSummary(r: TransferResult, where = 'in slot'): string {
   const extra = `${r.maxWindowUsed > 1 ? `, window up to ${r.maxWindowUsed}` : ''}${r.rewinds ? `, ${r.rewinds} rewinds` : ''}${r.timeouts ? `, ${r.timeouts} timeouts` : ''}`;
   const how = `in ${r.seconds.toFixed(2)} s (${fmtRate(r.throughput)}${extra})`;
   const skipped = skippedText(r, where);
-  if (skipped === '' && r.sent === r.bytes) return `uploaded ${fmtBytes(r.bytes)} ${how}`;
+  if (skipped === '') return `uploaded ${fmtBytes(r.bytes)}${r.sent > r.bytes ? ` (${r.sent} bytes sent, resends included)` : ''} ${how}`;
   return `${skipped !== '' ? `${skipped}: ` : ''}sent ${fmtBytes(r.sent)} of ${fmtBytes(r.bytes)} ${how}`;
 }
