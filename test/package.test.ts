@@ -225,6 +225,21 @@ test('the packed package installs and works: import, require, sim, types, the mc
     assert.match(r.connection, /^udp:127\.0\.0\.1:\d+$/);
   });
 
+  await t.test('install scripts denied (--ignore-scripts, as npm 11 does for packages outside allowScripts): the prebuild still loads, the CLI runs', async () => {
+    const denied = join(work, 'app-no-scripts');
+    mkdirSync(denied);
+    writeFileSync(join(denied, 'package.json'), JSON.stringify({ name: 'consumer-no-scripts', version: '1.0.0', private: true }));
+    let r = await npm(['install', tarball, '--offline', '--ignore-scripts', ...flags], denied, 90_000);
+    if (r.code !== 0) r = await npm(['install', tarball, '--prefer-offline', '--ignore-scripts', ...flags], denied, 120_000);
+    mustPass(r, 'npm install --ignore-scripts <tarball>');
+    writeFileSync(join(denied, 'esm.mjs'), ESM_CONSUMER);
+    const j = lastJson(mustPass(await run(process.execPath, ['esm.mjs'], { cwd: denied, env }), 'esm.mjs without install scripts'));
+    assert.equal(j.codecBackend, 'native', 'node-gyp-build finds the shipped prebuild without the install script');
+    assert.equal(j.echo, 'over udp');
+    const echo = await run(join(denied, 'node_modules', '.bin', 'mcumgr'), ['-c', 'sim', 'os', 'echo', 'no scripts', '--json'], { cwd: denied, env });
+    assert.deepEqual(lastJson(mustPass(echo, 'mcumgr without install scripts')), { text: 'no scripts' });
+  });
+
   await t.test('MCUMGR_NATIVE=0, or no addon to be found: the TypeScript codec, same results', async () => {
     for (const extra of [{ MCUMGR_NATIVE: '0' }, { MCUMGR_TOOLKIT_PREBUILD: noAddonDir }]) {
       const r = lastJson(mustPass(await run(process.execPath, ['esm.mjs'], { cwd: app, env: { ...env, ...extra } }), `esm.mjs ${JSON.stringify(extra)}`));
