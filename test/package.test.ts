@@ -145,7 +145,7 @@ function startCliSim(bin: string, cwd: string, env: NodeJS.ProcessEnv): Promise<
   });
 }
 
-test('the packed package installs and works: import, require, sim, types, the mcumgr CLI, with and without the addon', { timeout: 180_000 }, async (t) => {
+test('the packed package installs and works: import, require, sim, types, the mcumgr CLI, with and without the addon', { timeout: 300_000 }, async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'mcumgr-pkg-'));
   t.after(() => {
     if (!process.env.KEEP_PACKAGE_TEST) rmSync(work, { recursive: true, force: true });

@@ -152,8 +152,8 @@ test('the CLI from a checkout: the README command runs as written in a fresh clo
   assert.match(README, /npm run docs/);
 });
 
-// Samples and CLI lines wait on their devices most of the time: they run side by side.
-test('every JavaScript sample runs on this Node as plain JavaScript, against simulated devices', { timeout: 120_000, concurrency: true }, async (t) => {
+// Samples and CLI lines wait on their devices most of the time: two at a time (two cores).
+test('every JavaScript sample runs on this Node as plain JavaScript, against simulated devices', { timeout: 120_000, concurrency: 2 }, async (t) => {
   const samples = fences(README).filter((f) => f.lang === 'js');
   assert.ok(samples.length >= 4, `expected the API samples as js blocks, found ${samples.length}`);
   assert.ok(!fences(README).some((f) => f.lang === 'ts' || f.lang === 'typescript'), 'samples are plain JavaScript (js), which also type-checks as TypeScript');
@@ -177,7 +177,7 @@ test('every JavaScript sample runs on this Node as plain JavaScript, against sim
   await Promise.all(runs);
 });
 
-test('every CLI line of the README runs against simulated devices', { timeout: 150_000, concurrency: true }, async (t) => {
+test('every CLI line of the README runs against simulated devices', { timeout: 150_000, concurrency: 2 }, async (t) => {
   const block = fences(README).find((f) => f.section === 'The CLI' && f.lang === 'sh');
   assert.ok(block, 'the README has a CLI block');
   const lines = shellLines(block.body);
