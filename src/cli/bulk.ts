@@ -15,7 +15,7 @@ import type { BulkDeviceResult, BulkOptions, BulkProgressEvent, BulkTarget } fro
 import type { Simulator } from '../sim/index.js';
 import { parseImage } from '../image/index.js';
 import { serializeError } from '../errors.js';
-import { clientOptionsOf, parseTarget } from './connect.js';
+import { clientOptionsOf, parseTarget, RAW_WINDOW_NOTICE } from './connect.js';
 import { action, checkLocalInput, parseUint, readLocal, type CliContext } from './context.js';
 import { CliExitError, CliUsageError, ExitCode, exitCodeFor, fmtBytes, fmtRate, table, type Output } from './output.js';
 import { barLabels } from './labels.js';
@@ -102,6 +102,8 @@ export function registerBulk(program: Command, ctx: CliContext): void {
           if (targets.length === 0) throw new CliUsageError('no devices: pass --conn <string> once per device, or --devices <file>');
           // Check every connection string (and sim spellings) before anything starts.
           const kinds = targets.map((t) => parseTarget(targetConnection(t), '--conn'));
+          const raw = kinds.some((k) => k.kind === 'conn' && k.connection.kind !== 'udp' && (k.connection.encoding ?? env.g.encoding) === 'raw');
+          if (raw && typeof env.g.window === 'number' && env.g.window > 1) env.out.note(RAW_WINDOW_NOTICE(env.g.window));
           await checkLocalInput('image', image);
           const bytes = await readLocal('image', image);
           const info = parseImage(bytes); // ImageFormatError (exit 4) before any device is touched
