@@ -14,6 +14,7 @@ import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { bulkFlash, BulkProgressTally, type BulkProgressEvent, type BulkReport } from '../src/bulk/index.js';
 import { buildImage, parseImage } from '../src/image/index.js';
 import { spawnSimulatorProcess, type SimulatorProcess } from '../src/sim/child.js';
+import { deviceLabel } from '../src/cli/labels.js';
 
 interface DemoArgs {
   devices: number;
@@ -127,7 +128,8 @@ function barsView(names: string[], total: number): { onEvent: (e: BulkProgressEv
       });
       const t = tally.totals();
       sum.setTotal(Math.max(1, t.total));
-      sum.update(t.bytes, { kib: kib(t.bytes), kbs: kb(t.rate), step: `${t.succeeded} ok ${t.failed} failed ${t.devices - t.finished} busy` });
+      // While boards upload, the sum of their rates; after the last upload, the average over the run.
+      sum.update(t.bytes, { kib: kib(t.bytes), kbs: kb(t.rate > 0 ? t.rate : t.averageRate), step: `${t.succeeded} ok ${t.failed} failed ${t.devices - t.finished} busy` });
     },
     stop: () => multi.stop(),
   };
@@ -173,7 +175,7 @@ function printSummary(report: BulkReport): void {
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));
   const okCount = report.devices.filter((d) => d.ok && d.verified).length;
-  const bytes = report.devices.reduce((s, d) => s + d.bytes, 0);
+  const bytes = report.devices.reduce((s, d) => s + (d.sent ?? d.bytes), 0); // what crossed the links
   console.log('');
   console.log(
     `${okCount}/${report.devices.length} boards verified in ${report.seconds.toFixed(1)} s; ` +
@@ -213,7 +215,8 @@ async function main(): Promise<number> {
       options: { personality: 'zephyr', transport: 'pty', encoding: args.encoding, baudRate: args.baud, seed: 7 },
     });
     console.log(`boards up in ${((performance.now() - t0) / 1000).toFixed(1)} s (child process ${sims.child.pid})`);
-    const names = sims.connections.map((_, i) => `board-${String(i + 1).padStart(2, '0')}`);
+    // Each board's name says which PTY it is on (what `mcumgr -c serial:…` would open).
+    const names = sims.connections.map((c, i) => `board-${String(i + 1).padStart(2, '0')} ${deviceLabel(c).replace(/^\/dev\//, '')}`);
     const view = process.stdout.isTTY ? barsView(names, info.size) : linesView(t0);
     let report: BulkReport;
     try {

@@ -164,6 +164,9 @@ export {
   type TransferResult,
   type ImageUploadOptions,
   type ImageUploadResult,
+  // uploadFile's own option and result interfaces (FsGroup's FileUploadOptions/Result are derived from these)
+  type FileUploadOptions as UploadFileOptions,
+  type FileUploadResult as UploadFileResult,
   type DownloadOptions,
   type DownloadResult,
   type FileUploadOptions,

@@ -145,7 +145,7 @@ function startCliSim(bin: string, cwd: string, env: NodeJS.ProcessEnv): Promise<
   });
 }
 
-test('the packed package installs and works: import, require, sim, types, the mcumgr CLI, with and without the addon', { timeout: 180_000 }, async (t) => {
+test('the packed package installs and works: import, require, sim, types, the mcumgr CLI, with and without the addon', { timeout: 300_000 }, async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'mcumgr-pkg-'));
   t.after(() => {
     if (!process.env.KEEP_PACKAGE_TEST) rmSync(work, { recursive: true, force: true });
@@ -223,6 +223,21 @@ test('the packed package installs and works: import, require, sim, types, the mc
     assert.equal(r.codecBackend, 'native');
     assert.equal(r.echo, 'over udp');
     assert.match(r.connection, /^udp:127\.0\.0\.1:\d+$/);
+  });
+
+  await t.test('install scripts denied (--ignore-scripts, as npm 11 does for packages outside allowScripts): the prebuild still loads, the CLI runs', async () => {
+    const denied = join(work, 'app-no-scripts');
+    mkdirSync(denied);
+    writeFileSync(join(denied, 'package.json'), JSON.stringify({ name: 'consumer-no-scripts', version: '1.0.0', private: true }));
+    let r = await npm(['install', tarball, '--offline', '--ignore-scripts', ...flags], denied, 90_000);
+    if (r.code !== 0) r = await npm(['install', tarball, '--prefer-offline', '--ignore-scripts', ...flags], denied, 120_000);
+    mustPass(r, 'npm install --ignore-scripts <tarball>');
+    writeFileSync(join(denied, 'esm.mjs'), ESM_CONSUMER);
+    const j = lastJson(mustPass(await run(process.execPath, ['esm.mjs'], { cwd: denied, env }), 'esm.mjs without install scripts'));
+    assert.equal(j.codecBackend, 'native', 'node-gyp-build finds the shipped prebuild without the install script');
+    assert.equal(j.echo, 'over udp');
+    const echo = await run(join(denied, 'node_modules', '.bin', 'mcumgr'), ['-c', 'sim', 'os', 'echo', 'no scripts', '--json'], { cwd: denied, env });
+    assert.deepEqual(lastJson(mustPass(echo, 'mcumgr without install scripts')), { text: 'no scripts' });
   });
 
   await t.test('MCUMGR_NATIVE=0, or no addon to be found: the TypeScript codec, same results', async () => {

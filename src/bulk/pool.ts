@@ -298,6 +298,9 @@ function fromOutcome(d: Device, out: WorkerOutcome): BulkDeviceResult {
     rewinds: out.rewinds,
     timeouts: out.timeouts,
   };
+  if (out.sent !== undefined) r.sent = out.sent;
+  if (out.resumedAt !== undefined) r.resumedAt = out.resumedAt;
+  if (out.alreadyInSlot) r.alreadyInSlot = true;
   if (out.commandResults) r.commandResults = out.commandResults;
   if (out.error) r.error = deserializeError(out.error as SerializedError);
   return r;

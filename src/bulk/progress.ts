@@ -98,8 +98,14 @@ export interface BulkTotals {
    * and one that had the image already counts as fully sent, so the total reaches 100 % at the end.
    */
   total: number;
-  /** Sum of the devices' current upload rates, bytes/s. */
+  /** Sum of the devices' current upload rates, bytes/s (0 once no device is uploading). */
   rate: number;
+  /**
+   * Bytes uploaded in this run (not those a device already held) over the time from the first
+   * upload report to the last, bytes/s: the aggregate upload rate, still meaningful after the
+   * last upload has ended (when `rate` is 0).
+   */
+  averageRate: number;
 }
 
 /**
@@ -113,10 +119,15 @@ export interface BulkTotals {
  */
 export class BulkProgressTally {
   readonly #latest: Array<BulkProgressEvent | undefined>;
+  /** Per device, its first upload report: the bytes it already held then, and when. */
+  readonly #uploadStart: Array<{ bytes: number; at: number } | undefined>;
+  /** Time of the latest upload report of any device. */
+  #lastAt = 0;
 
   constructor(devices: number) {
     if (!Number.isInteger(devices) || devices < 0) throw new RangeError(`devices must be a non-negative integer, got ${String(devices)}`);
     this.#latest = new Array<BulkProgressEvent | undefined>(devices).fill(undefined);
+    this.#uploadStart = new Array<{ bytes: number; at: number } | undefined>(devices).fill(undefined);
   }
 
   /** Records an event; returns false when it was ignored (late, or unknown device). */
@@ -125,6 +136,10 @@ export class BulkProgressTally {
     const prev = this.#latest[e.index];
     if (prev && (prev.state === 'ok' || prev.state === 'failed')) return false;
     this.#latest[e.index] = e;
+    if (e.step === 'upload' && e.state === 'running' && e.bytes > 0) {
+      this.#uploadStart[e.index] ??= { bytes: e.bytes, at: e.at };
+      this.#lastAt = Math.max(this.#lastAt, e.at);
+    }
     return true;
   }
 
@@ -134,7 +149,16 @@ export class BulkProgressTally {
   }
 
   totals(): BulkTotals {
-    const t: BulkTotals = { devices: this.#latest.length, finished: 0, succeeded: 0, failed: 0, bytes: 0, total: 0, rate: 0 };
+    const t: BulkTotals = { devices: this.#latest.length, finished: 0, succeeded: 0, failed: 0, bytes: 0, total: 0, rate: 0, averageRate: 0 };
+    let uploaded = 0;
+    let since = Infinity;
+    for (const [i, start] of this.#uploadStart.entries()) {
+      const e = this.#latest[i];
+      if (!start || !e) continue;
+      since = Math.min(since, start.at);
+      uploaded += Math.max(0, Math.min(e.bytes, e.total || e.bytes) - start.bytes);
+    }
+    if (this.#lastAt > since) t.averageRate = uploaded / ((this.#lastAt - since) / 1000);
     const sizes = this.#latest.map((e) => e?.total ?? 0);
     const size = Math.max(0, ...sizes);
     for (const e of this.#latest) {

@@ -134,9 +134,18 @@ export interface BulkDeviceResult {
   step: BulkStep;
   /** Image bytes the device confirmed. */
   bytes: number;
+  /**
+   * Image bytes that crossed the link in the last upload (resends included): less than `bytes`
+   * when the device already held the image (`alreadyInSlot`) or part of it (`resumedAt`).
+   */
+  sent?: number;
+  /** The last upload resumed at this offset (the device held the bytes before it). */
+  resumedAt?: number;
+  /** The device already held this image in its slot: the upload stopped after the first chunk. */
+  alreadyInSlot?: boolean;
   /** Time spent on the device, all attempts, seconds. */
   seconds: number;
-  /** Upload throughput, bytes/s (0 when nothing was uploaded). */
+  /** Upload throughput over the bytes sent (`sent`), bytes/s (0 when nothing was uploaded). */
   throughput: number;
   /** Attempts made (1 + retries used). */
   attempts: number;

@@ -12,6 +12,7 @@ import { MCUmgrClient } from '../client.js';
 import { AbortError, ImageFormatError, serializeError, VerifyError } from '../errors.js';
 import { reviveBuffers } from './revive.js';
 import type { ImageUploadOptions } from '../transfer/image-upload.js';
+import type { TransferResult } from '../transfer/types.js';
 import type { FirmwareUpdateOptions } from '../workflows/firmware-update.js';
 import { ProgressThrottle } from './progress.js';
 import type { BulkCommand, BulkDeviceOptions, BulkStep, ProgressMessage, ToWorker, WorkerOutcome, WorkerTask } from './types.js';
@@ -148,6 +149,7 @@ async function runOnce(
         step: r.step,
         alreadyInstalled: r.alreadyInstalled,
         bytes: r.upload?.bytes ?? 0,
+        ...uploadHonesty(r.upload),
         throughput: r.upload?.throughput ?? 0,
         window: r.upload?.maxWindowUsed ?? 0,
         rewinds: r.upload?.rewinds ?? 0,
@@ -169,6 +171,7 @@ async function runOnce(
       Object.assign(outcome, {
         step: 'done',
         bytes: r.bytes,
+        ...uploadHonesty(r),
         throughput: r.throughput,
         window: r.maxWindowUsed,
         rewinds: r.rewinds,
@@ -248,4 +251,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** What an upload really sent: the bytes on the link, and what the device already held. */
+function uploadHonesty(r: TransferResult | undefined): Pick<WorkerOutcome, 'sent' | 'resumedAt' | 'alreadyInSlot'> {
+  if (!r) return {};
+  return { sent: r.sent, ...(r.resumedAt !== undefined ? { resumedAt: r.resumedAt } : {}), ...(r.alreadyComplete ? { alreadyInSlot: true } : {}) };
 }

@@ -15,9 +15,10 @@ import type { BulkDeviceResult, BulkOptions, BulkProgressEvent, BulkTarget } fro
 import type { Simulator } from '../sim/index.js';
 import { parseImage } from '../image/index.js';
 import { serializeError } from '../errors.js';
-import { clientOptionsOf, parseTarget } from './connect.js';
+import { clientOptionsOf, parseTarget, RAW_WINDOW_NOTICE } from './connect.js';
 import { action, checkLocalInput, parseUint, readLocal, type CliContext } from './context.js';
 import { CliExitError, CliUsageError, ExitCode, exitCodeFor, fmtBytes, fmtRate, table, type Output } from './output.js';
+import { barLabels } from './labels.js';
 
 /**
  * Reads a devices file: one connection string per line (blank lines and `#` comments skipped,
@@ -101,6 +102,8 @@ export function registerBulk(program: Command, ctx: CliContext): void {
           if (targets.length === 0) throw new CliUsageError('no devices: pass --conn <string> once per device, or --devices <file>');
           // Check every connection string (and sim spellings) before anything starts.
           const kinds = targets.map((t) => parseTarget(targetConnection(t), '--conn'));
+          const raw = kinds.some((k) => k.kind === 'conn' && k.connection.kind !== 'udp' && (k.connection.encoding ?? env.g.encoding) === 'raw');
+          if (raw && typeof env.g.window === 'number' && env.g.window > 1) env.out.note(RAW_WINDOW_NOTICE(env.g.window));
           await checkLocalInput('image', image);
           const bytes = await readLocal('image', image);
           const info = parseImage(bytes); // ImageFormatError (exit 4) before any device is touched
@@ -136,7 +139,7 @@ export function registerBulk(program: Command, ctx: CliContext): void {
               ...(Object.keys(client).length ? { client } : {}),
             };
             const { bulkFlash } = await import('../bulk/index.js');
-            const view = progressView(env.out, targets.length, info.size);
+            const view = progressView(env.out, barLabels(targets.map((t) => (typeof t === 'object' ? (t.name ?? t.connection) : t))), info.size);
             const abort = new AbortController();
             const stop = ctx.waitForStop().then((sig) => {
               env.out.note(`${sig}: stopping; unfinished devices will be reported as aborted`);
@@ -163,7 +166,7 @@ export function registerBulk(program: Command, ctx: CliContext): void {
             if (!report.ok) {
               const failed = report.devices.filter((d) => !d.ok);
               throw new CliExitError(
-                bulkExitCode(failed),
+                report.stopped === 'abort' ? ExitCode.INTERRUPTED : bulkExitCode(failed),
                 'BULK_FAILED',
                 `${failed.length} of ${report.devices.length} devices failed: ${failed.map((d) => d.name).join(', ')}`,
               );
@@ -195,12 +198,12 @@ function resultsTable(devices: readonly BulkDeviceResult[], seconds: number): st
   const ok = devices.filter((d) => d.ok).length;
   return (
     table(
-      ['device', 'result', 'step', 'bytes', 'time', 'throughput', 'detail'],
+      ['device', 'result', 'step', 'sent', 'time', 'throughput', 'detail'],
       devices.map((d) => [
         d.name,
         d.ok ? (d.alreadyInstalled ? 'ok (already)' : d.verified ? 'ok (verified)' : 'ok') : 'FAILED',
         d.step,
-        fmtBytes(d.bytes),
+        sentText(d),
         `${d.seconds.toFixed(1)} s`,
         fmtRate(d.throughput),
         d.error ? `${d.error.message} (${(d.error as { code?: string }).code ?? d.error.name})` : d.attempts > 1 ? `${d.attempts} attempts` : '',
@@ -215,7 +218,7 @@ interface ProgressView {
 }
 
 /** One bar per device on a terminal; otherwise a line per finished device at -v. */
-function progressView(out: Output, count: number, size: number): ProgressView {
+function progressView(out: Output, labels: readonly string[], size: number): ProgressView {
   if (!out.progressEnabled) {
     return {
       onProgress: (e) => {
@@ -236,12 +239,10 @@ function progressView(out: Output, count: number, size: number): ProgressView {
     cliProgress.Presets.shades_classic,
   );
   const bars = new Map<number, cliProgress.SingleBar>();
-  const width = 16;
-  void count;
   return {
     onProgress: (e) => {
       let bar = bars.get(e.index);
-      const name = e.name.length > width ? '…' + e.name.slice(-(width - 1)) : e.name.padEnd(width);
+      const name = labels[e.index] ?? e.name;
       const step = e.state === 'ok' ? 'ok' : e.state === 'failed' ? `FAILED (${e.step})` : e.state === 'retrying' ? `retry ${e.attempt}` : e.step;
       const payload = { name, step: step.padEnd(12), speed: e.rate > 0 ? fmtRate(e.rate) : '' };
       if (!bar) {
@@ -251,4 +252,12 @@ function progressView(out: Output, count: number, size: number): ProgressView {
     },
     stop: () => multi.stop(),
   };
+}
+
+/** Bytes that crossed the link, and what the device already held (`already in slot`, `resumed at offset N`). */
+function sentText(d: BulkDeviceResult): string {
+  const sent = fmtBytes(d.sent ?? d.bytes);
+  if (d.alreadyInSlot) return `${sent} (already in slot)`;
+  if (d.resumedAt !== undefined) return `${sent} (resumed at offset ${d.resumedAt})`;
+  return sent;
 }

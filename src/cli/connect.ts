@@ -13,6 +13,7 @@ import type { SerialEncoding } from '../transport/framing.js';
 import type { Transport } from '../transport/transport.js';
 import type { Simulator } from '../sim/index.js';
 import { CliUsageError, Output } from './output.js';
+import { explainMissingPort } from './hints.js';
 
 /** The global options after their checks. */
 export interface GlobalOptions {
@@ -148,6 +149,15 @@ export function clientOptionsOf(g: GlobalOptions): ClientOptions {
   return o;
 }
 
+/**
+ * Said when `--window N` meets raw SMP, where the transfers keep one request in flight whatever
+ * the window: raw frames carry no CRC and the device cannot resync inside a stream, so bytes
+ * lost from one request would glue it to the next and the device would write wrong data.
+ */
+export const RAW_WINDOW_NOTICE = (n: number): string =>
+  `note: --window ${n} does not apply over raw SMP: raw frames have no CRC and no resync, so transfers keep one request in flight ` +
+  '(a lost byte would otherwise glue two requests together); use --encoding cobs or console for a window';
+
 /** What {@link openClient} hands back. */
 export interface OpenedClient {
   client: MCUmgrClient;
@@ -161,6 +171,7 @@ export interface OpenedClient {
  */
 export async function openClient(g: GlobalOptions, target: Target, out: Output): Promise<OpenedClient> {
   const opts = clientOptionsOf(g);
+  out.activity.target = target.kind === 'sim' ? (target.personality === 'mcuboot' ? 'sim:mcuboot' : 'sim') : target.text;
   let client: MCUmgrClient;
   let sim: Simulator | undefined;
   if (target.kind === 'sim') {
@@ -178,7 +189,12 @@ export async function openClient(g: GlobalOptions, target: Target, out: Output):
     const c = { ...target.connection };
     if (g.encoding !== undefined && c.kind !== 'udp' && c.encoding === undefined) (c as { encoding?: SerialEncoding }).encoding = g.encoding;
     out.debug(`connecting to ${target.text}`);
-    client = await MCUmgrClient.connect(c, opts);
+    if (c.kind !== 'udp' && c.encoding === 'raw' && typeof g.window === 'number' && g.window > 1) out.note(RAW_WINDOW_NOTICE(g.window));
+    try {
+      client = await MCUmgrClient.connect(c, opts);
+    } catch (e) {
+      throw c.kind === 'serial' ? await explainMissingPort(e, c.path) : e;
+    }
   }
   const close = async (): Promise<void> => {
     await client.close().catch(() => {});

@@ -51,9 +51,10 @@ export function registerEnum(program: Command, ctx: CliContext): void {
       action(ctx, async (env, _o, groups: string[] | undefined) => {
         const ids = groups && groups.length ? groups.map((g, k) => parseUint(`groups[${k}]`, g, 0, 0xffff)) : undefined;
         const details = await env.device((c) => c.enum.details(ids));
-        env.out.result({ groups: details }, (v) =>
-          table(['group', 'name', 'handlers'], v.groups.map((d) => [d.group, d.name || groupName(d.group), d.handlers ?? '-'])),
-        );
+        // A device may leave a group's name empty (it has no name registered); the JSON gives the
+        // same name the table shows, and says where it came from.
+        const named = details.map((d) => ({ ...d, name: d.name || groupName(d.group), nameFrom: d.name ? 'device' : 'client' }));
+        env.out.result({ groups: named }, (v) => table(['group', 'name', 'handlers'], v.groups.map((d) => [d.group, d.name, d.handlers ?? '-'])));
       }),
     );
 }

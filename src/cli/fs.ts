@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { action, checkLocalInput, parseRemotePath, readStdin, writeLocal, type CliContext } from './context.js';
 import { CliUsageError, fmtBytes, fmtRate, table } from './output.js';
+import { uploadSummary } from './transfer-text.js';
 import { resolveDownloadTarget, writeFileInFolder } from './safe-path.js';
 
 /** Registers the `fs` commands. */
@@ -34,7 +35,7 @@ export function registerFs(program: Command, ctx: CliContext): void {
         }
         env.out.result(
           { local, remote, ...r },
-          (v) => `uploaded ${fmtBytes(v.bytes)} to ${remote} in ${v.seconds.toFixed(2)} s (${fmtRate(v.throughput)}, window up to ${v.maxWindowUsed})`,
+          (v) => `${remote}: ${uploadSummary(v, 'on the device')}`,
         );
       }),
     );

@@ -9,6 +9,8 @@ import type { ImageSlotState } from '../groups/image.js';
 import type { UpdateStep } from '../workflows/index.js';
 import { action, checkLocalInput, parseHash, parseUint, readLocal, type CliContext } from './context.js';
 import { CliUsageError, fmtBytes, fmtRate, table, type Output } from './output.js';
+import { uploadSummary } from './transfer-text.js';
+import { checkImageFits } from './slot-fit.js';
 
 /** The flags of a slot as short words (`active confirmed pending permanent bootable`). */
 export function slotFlags(s: ImageSlotState): string {
@@ -103,22 +105,23 @@ export function registerImage(program: Command, ctx: CliContext): void {
         const p = transferProgress(env.out, 'upload');
         let r;
         try {
-          r = await env.device((c) =>
-            c.image.upload(bytes, {
+          r = await env.device(async (c) => {
+            const fit = await checkImageFits(c, bytes.length, imageNo);
+            env.out.debug(`image size ${bytes.length} bytes; ${fit.source}`);
+            return c.image.upload(bytes, {
               image: imageNo,
               ...(o.upgrade ? { upgrade: true } : {}),
               ...(env.g.window !== undefined ? { window: env.g.window } : {}),
               onProgress: p.onProgress,
-            }),
-          );
+            });
+          });
         } finally {
           p.stop();
         }
         env.out.result(
           { image: imageNo, version: info.versionString, hash: info.hash, ...r },
           (v) =>
-            `uploaded ${fmtBytes(v.bytes)} in ${v.seconds.toFixed(2)} s (${fmtRate(v.throughput)}, window up to ${v.maxWindowUsed}` +
-            `${v.rewinds ? `, ${v.rewinds} rewinds` : ''}${v.timeouts ? `, ${v.timeouts} timeouts` : ''})\n` +
+            `${uploadSummary(v)}\n` +
             `version ${v.version}\nhash    ${v.hash.toString('hex')}` +
             (v.match !== undefined ? `\nmatch   ${v.match}` : ''),
         );
@@ -238,8 +241,10 @@ export function registerImage(program: Command, ctx: CliContext): void {
           const p = transferProgress(env.out, 'upload');
           let r;
           try {
-            r = await env.device((c) =>
-              c.firmwareUpdate(bytes, {
+            r = await env.device(async (c) => {
+              const fit = await checkImageFits(c, bytes.length, imageNo);
+              env.out.debug(`image size ${bytes.length} bytes; ${fit.source}`);
+              return c.firmwareUpdate(bytes, {
                 mode: o.mode as 'test' | 'confirm',
                 parsed: info,
                 reset: o.reset,
@@ -250,13 +255,14 @@ export function registerImage(program: Command, ctx: CliContext): void {
                 ...(env.g.window !== undefined ? { window: env.g.window } : {}),
                 onProgress: p.onProgress,
                 onStep: (step, detail) => {
+                  env.out.activity.step = step;
                   if (step !== 'upload') p.stop();
                   const at = (performance.now() - started) / 1000;
                   steps.push({ step, ...(detail !== undefined ? { detail } : {}), at });
                   env.out.line(`${stepText(step, info, o.mode)}${detail ? ` (${detail})` : ''}`);
                 },
-              }),
-            );
+              });
+            });
           } finally {
             p.stop();
           }
@@ -275,7 +281,7 @@ export function registerImage(program: Command, ctx: CliContext): void {
             },
             (v) =>
               (up
-                ? `uploaded ${fmtBytes(up.bytes)} in ${up.seconds.toFixed(2)} s (${fmtRate(up.throughput)}); `
+                ? `${uploadSummary(up)}; `
                 : v.alreadyInstalled
                   ? 'already installed; '
                   : '') + `finished in ${v.seconds.toFixed(2)} s`,

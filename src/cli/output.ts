@@ -20,6 +20,8 @@ export const ExitCode = {
   TIMEOUT: 3,
   /** Something was checked and did not hold: image hash, upload `match`, post-update state, bulk results. */
   VERIFY: 4,
+  /** Stopped by SIGINT (Ctrl-C) or SIGTERM; with `--json` the document says what was done. */
+  INTERRUPTED: 130,
 } as const;
 
 /** Exit code type. */
@@ -57,6 +59,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof CliExitError) return err.exitCode;
   if (err instanceof CliUsageError) return ExitCode.USAGE;
   if (isCommanderError(err)) return ExitCode.USAGE;
+  if ((err as { code?: unknown } | null)?.code === 'CLI_INTERRUPTED') return ExitCode.INTERRUPTED;
   if (err instanceof SmpTimeoutError) return ExitCode.TIMEOUT;
   if (err instanceof VerifyError || err instanceof ImageFormatError) return ExitCode.VERIFY;
   const code = (err as { code?: unknown } | null)?.code;
@@ -120,8 +123,25 @@ export interface OutputStreams {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
+/**
+ * What the command is doing, kept up to date as it runs: for error messages that name the
+ * command and the device, and for the report of an interrupted `--json` command.
+ */
+export interface Activity {
+  /** The command as typed, e.g. `image upload`. */
+  command?: string;
+  /** The connection string in use. */
+  target?: string;
+  /** The current step of a multi-step command (e.g. `flash`: upload, mark, reset…). */
+  step?: string;
+  /** The latest transfer progress. */
+  progress?: { label: string; done: number; total: number };
+}
+
 /** Prints results, notes, debug lines and errors in the selected mode. */
 export class Output {
+  /** What the command is doing (see {@link Activity}). */
+  readonly activity: Activity = {};
   /** Machine output: one JSON document on stdout. */
   readonly json: boolean;
   /** `-v` count. */
@@ -212,6 +232,8 @@ export class Output {
         Object.assign(extra, { group: err.group, command: err.command, rc: err.rc, rcName: err.rcName, style: err.style });
         if (err.reason !== undefined) extra.reason = err.reason;
       }
+      const stopped = err as { signal?: unknown; done?: unknown };
+      if (code === 'CLI_INTERRUPTED') Object.assign(extra, { signal: stopped.signal, done: toJsonValue(stopped.done) });
       this.#emit({ error: { name, code, message, ...extra } }, 'error');
     } else {
       this.#s.stderr.write(`error: ${message} (${code})\n`);
@@ -226,7 +248,10 @@ export class Output {
    * `update(done, total)` as progress arrives and `stop()` at the end.
    */
   progress(label: string): ProgressHandle {
-    if (!this.progressEnabled) return { update: () => {}, stop: () => {} };
+    const record = (done: number, total: number): void => {
+      this.activity.progress = { label, done, total };
+    };
+    if (!this.progressEnabled) return { update: record, stop: () => {} };
     const bar = new cliProgress.SingleBar(
       {
         stream: this.#s.stderr,
@@ -240,6 +265,7 @@ export class Output {
     let started = false;
     return {
       update: (done, total, rate) => {
+        record(done, total);
         const payload = { done: fmtBytes(done), size: fmtBytes(total), speed: rate !== undefined ? fmtRate(rate) : '' };
         if (!started) {
           bar.start(Math.max(total, 1), done, payload);

@@ -23,6 +23,8 @@ import { registerSim } from './sim.js';
 import { registerBulk } from './bulk.js';
 import { registerBench } from './bench.js';
 import { registerBatch } from './batch.js';
+import { explainError } from './hints.js';
+import { raceStop } from './interrupt.js';
 
 const EPILOG = `
 Connection strings (--conn or the MCUMGR_CONN environment variable):
@@ -111,7 +113,36 @@ function prescanVerbose(args: readonly string[]): number {
 export async function runCli(args: readonly string[], streams?: OutputStreams): Promise<number> {
   const dash = args.indexOf('--');
   const before = dash >= 0 ? args.slice(0, dash) : args;
-  return runWith(args, { out: new Output(prescanJson(before), prescanVerbose(before), streams) });
+  const out = new Output(prescanJson(before), prescanVerbose(before), streams);
+  if (!out.json) return runWith(args, { out });
+  // With --json a signal must still end in one JSON document (and exit code 130).
+  let claimed = false;
+  const stop = onceStopped();
+  try {
+    const r = await raceStop(runWith(args, { out, onClaim: () => (claimed = true) }), stop.signal, () => claimed, out.activity);
+    if ('code' in r) return r.code;
+    if (out.printed) return ExitCode.INTERRUPTED;
+    return out.error(r.interrupted);
+  } finally {
+    stop.dispose();
+  }
+}
+
+/** The first SIGINT/SIGTERM of one run, and a way to stop listening. */
+function onceStopped(): { signal: Promise<string>; dispose(): void } {
+  let on: ((sig: NodeJS.Signals) => void) | undefined;
+  const signal = new Promise<string>((resolve) => {
+    on = (sig) => resolve(sig);
+    process.once('SIGINT', on);
+    process.once('SIGTERM', on);
+  });
+  return {
+    signal,
+    dispose: () => {
+      process.off('SIGINT', on!);
+      process.off('SIGTERM', on!);
+    },
+  };
 }
 
 let stopSignal: Promise<string> | undefined;
@@ -131,7 +162,7 @@ function waitForStop(): Promise<string> {
 
 async function runWith(
   args: readonly string[],
-  base: { out: Output; inherited?: CliContext['inherited']; shared?: CliContext['shared'] },
+  base: { out: Output; inherited?: CliContext['inherited']; shared?: CliContext['shared']; onClaim?: () => void },
 ): Promise<number> {
   const dash = args.indexOf('--');
   const before = dash >= 0 ? args.slice(0, dash) : [...args];
@@ -140,13 +171,17 @@ async function runWith(
   const ctx: CliContext = {
     out,
     passthrough,
-    waitForStop,
+    waitForStop: () => {
+      base.onClaim?.(); // the command handles the signal itself
+      return waitForStop();
+    },
     ...(base.inherited ? { inherited: base.inherited } : {}),
     ...(base.shared ? { shared: base.shared } : {}),
     runNested: (a, nested) => runWith(a, nested),
   };
   const program = buildProgram(ctx);
   program.hook('preAction', (_root, actionCommand) => {
+    out.activity.command = commandPath(actionCommand);
     if (passthrough !== undefined && !(actionCommand.name() === 'exec' && actionCommand.parent?.name() === 'shell')) {
       throw new CliUsageError(`"--" is only used by "shell exec" (mcumgr shell exec -- <command...>); remove it or the words after it`);
     }
@@ -163,6 +198,13 @@ async function runWith(
         return ExitCode.USAGE;
       }
     }
-    return out.error(e);
+    return out.error(explainError(e, out.activity));
   }
+}
+
+/** `os echo` for the command being run (its names below the root). */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c && c.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }

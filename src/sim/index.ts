@@ -59,3 +59,7 @@ export {
   type SpawnSimulatorOptions,
 } from './child.js';
 export { createMemoryPair, type MemoryPairOptions } from '../transport/memory.js';
+// Types that exported ones refer to (BulkResult, BulkSpec, GroupDef.handlers): a device written
+// on these needs them too.
+export { BAD, type ValueDecoder } from './device/cbor-reader.js';
+export type { CommandDef, Handler, SmpCtx } from './device/smp.js';

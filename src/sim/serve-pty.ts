@@ -13,7 +13,7 @@ import type { SimDeviceCore } from './types.js';
 export type ServePtyOptions = Omit<LinkOptions, 'mode' | 'onOutput'> & {
   /** Serial encoding. Default `console`. */
   encoding?: SerialEncoding;
-  /** Makes the PTY; for tests and for platforms with another PTY provider. Default {@link createPty}. */
+  /** Makes the PTY; for tests and for platforms with another PTY provider. Default: the addon's `createPty`. */
   createPty?: () => Pty;
 };
 

@@ -87,6 +87,7 @@ export async function downloadFile(ctx: TransferContext, name: string, opts: Dow
   const todo: number[] = [];
   for (let off = chunk; off < total; off += chunk) todo.push(off);
   let done = firstData.length;
+  let received = firstData.length; // every data byte that came over the link, repeats included
   let window = fixedWindow ?? 1;
   let ceiling = fixedWindow ?? ceiling0;
   let maxWindowUsed = 1;
@@ -131,6 +132,7 @@ export async function downloadFile(ctx: TransferContext, name: string, opts: Dow
     const echoed = r.rsp!.body.off;
     if (echoed !== r.off) throw new SmpResponseError(`download answer for offset ${r.off} echoes offset ${String(echoed)}`);
     const data = fileDownloadData(r.rsp!.body, r.off, total);
+    received += data.length;
     data.copy(out, r.off);
     done += data.length;
     const want = Math.min(chunk, total - r.off);
@@ -152,5 +154,5 @@ export async function downloadFile(ctx: TransferContext, name: string, opts: Dow
           { sha256: async () => createHash('sha256').update(out).digest(), crc32: async () => crc32Of(out)! },
           opts.timeoutMs,
         );
-  return { data: out, bytes: total, seconds, throughput: seconds > 0 ? total / seconds : 0, rewinds: 0, timeouts, maxWindowUsed, verified };
+  return { data: out, bytes: total, sent: received, seconds, throughput: seconds > 0 ? received / seconds : 0, rewinds: 0, timeouts, maxWindowUsed, verified };
 }

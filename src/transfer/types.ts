@@ -77,9 +77,26 @@ export interface TransferOptions {
 
 /** The outcome of a finished transfer. */
 export interface TransferResult {
+  /** Size of the whole source (upload) or file (download). */
   bytes: number;
+  /**
+   * Data bytes that crossed the link in this run: every chunk sent, resends included (uploads),
+   * or every chunk received (downloads). Less than `bytes` when the device already held part of
+   * the upload (`resumedAt`) or all of it (`alreadyComplete`).
+   */
+  sent: number;
+  /**
+   * The device already held this many bytes of the upload and took the rest from there (an
+   * interrupted upload resumed by its `sha`). Absent when the upload started at 0.
+   */
+  resumedAt?: number;
+  /**
+   * The device answered the first chunk with the whole length: it already held these bytes
+   * (Zephyr with `CONFIG_IMG_ENABLE_IMAGE_CHECK` skips an image already in the slot).
+   */
+  alreadyComplete?: boolean;
   seconds: number;
-  /** Bytes per second over the whole transfer. */
+  /** Bytes per second over the whole transfer, counting only the bytes that crossed the link (`sent`). */
   throughput: number;
   rewinds: number;
   timeouts: number;

@@ -161,6 +161,8 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
   let losses = 0; // consecutive chunks lost (timeouts and transient errors)
   let emptyFirsts = 0;
   let acked = 0;
+  let sent = 0; // data bytes put on the link, resends included
+  let resumedAt: number | undefined;
   let next = 0;
   let needFirst = true;
   let inflight: InFlight[] = [];
@@ -187,6 +189,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
       if (first && spec.minFirstChunk) len = Math.min(fit, Math.max(len, spec.minFirstChunk));
     }
     const data = await spec.source.read(off, len);
+    sent += data.length;
     const entry: InFlight = { off, len, expected: off + len, first, abandoned: false, done: false, settled: false };
     const push = (ev: Settled): void => {
       entry.settled = true;
@@ -325,6 +328,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
           continue;
         }
         moveTo(r); // beyond the first chunk's end: a resume by sha; short of it: a partial write
+        resumedAt = r > e.expected ? r : undefined;
         if (r === 0 && total > 0) {
           // The device kept nothing of the first chunk: retry it, but not forever.
           rewinds++;
@@ -390,7 +394,8 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
   }
 
   const seconds = (performance.now() - started) / 1000;
-  return { bytes: total, seconds, throughput: seconds > 0 ? total / seconds : 0, rewinds, timeouts, maxWindowUsed };
+  const skipped = resumedAt === undefined ? {} : resumedAt >= total ? { alreadyComplete: true } : { resumedAt };
+  return { bytes: total, sent, ...skipped, seconds, throughput: seconds > 0 ? sent / seconds : 0, rewinds, timeouts, maxWindowUsed };
 }
 
 /** True when `e` is a device error of `group` with group code `rc` (SMP v2 `err`). */

@@ -188,7 +188,8 @@ export function formatUsbSelector(sel: UsbSelector): string {
   return `${sel.vendorId}:${sel.productId}${sel.serialNumber !== undefined ? `:${sel.serialNumber}` : ''}`;
 }
 
-function describePort(p: SerialPortInfo): string {
+/** A port in one line: its path, with its USB id and names when known. */
+export function describePort(p: SerialPortInfo): string {
   if (p.vendorId === undefined) return p.path;
   const id = `${p.vendorId}:${p.productId ?? '????'}${p.serialNumber ? `:${p.serialNumber}` : ''}`;
   const name = [p.manufacturer, p.product].filter(Boolean).join(' ');

@@ -181,7 +181,7 @@ export class McubootDevice implements SimDeviceCore {
     return step;
   }
 
-  /** {@inheritDoc SimDeviceCore.reboot} A cold boot clears the upload state. */
+  /** Power-cycles the device (see `SimDeviceCore.reboot`): a cold boot clears the upload state. */
   reboot(): void {
     this.up = { size: 0, off: 0, image: 0 };
   }

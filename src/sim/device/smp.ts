@@ -20,7 +20,7 @@ export class SmpCtx {
   readonly via: string;
   /** The response map being built. */
   readonly out = new OMap();
-  /** Group and code of a group error added with {@link addErr} (for v1 translation). */
+  /** Group and code of a group error added with `addErr` (for v1 translation). */
   errGroup = 0;
   errRc = 0;
   /** `rsn` text for an `rc` error (`MGMT_CTXT_SET_RC_RSN`), used with verbose error responses. */
