@@ -23,6 +23,8 @@ import { registerSim } from './sim.js';
 import { registerBulk } from './bulk.js';
 import { registerBench } from './bench.js';
 import { registerBatch } from './batch.js';
+import { registerFleet } from './fleet.js';
+import { registerRollout } from './rollout.js';
 
 const EPILOG = `
 Connection strings (--conn or the MCUMGR_CONN environment variable):
@@ -82,6 +84,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerBulk(program, ctx);
   registerBench(program, ctx);
   registerBatch(program, ctx);
+  registerFleet(program, ctx);
+  registerRollout(program, ctx);
   return program;
 }
 
