@@ -38,9 +38,13 @@ export interface DeviceRow {
   deliveries: number;
 }
 
-/** Locks the rollout's row for the rest of the transaction. */
-export async function lockRollout(c: PoolClient, S: string, id: string): Promise<RolloutRow> {
-  const r = await c.query<RolloutRow>(`SELECT * FROM "${S}".rollouts WHERE id = $1 FOR UPDATE`, [id]);
+/**
+ * Locks the rollout's row for the rest of the transaction: `UPDATE` for anything that changes
+ * the rollout's course, `SHARE` for a station starting devices (starts of several stations run
+ * side by side; a pause or stop waits for them and then sees those devices running).
+ */
+export async function lockRollout(c: PoolClient, S: string, id: string, mode: 'UPDATE' | 'SHARE' = 'UPDATE'): Promise<RolloutRow> {
+  const r = await c.query<RolloutRow>(`SELECT * FROM "${S}".rollouts WHERE id = $1 FOR ${mode}`, [id]);
   if (!r.rows[0]) throw new FleetError('FLEET_ERR_UNKNOWN_ROLLOUT', `no rollout has the id ${JSON.stringify(id)}; "mcumgr rollout status" lists them`);
   return r.rows[0];
 }

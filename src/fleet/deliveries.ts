@@ -6,8 +6,9 @@
  * its lock held, and changes nothing.
  * @module
  */
-import type { Fleet } from './db.js';
-import { evaluate, emit, lockRollout, type DeviceRow } from './advance.js';
+import type { PoolClient } from 'pg';
+import type { Fleet, TxDb } from './db.js';
+import { evaluate, emit, lockRollout, type DeviceRow, type RolloutRow } from './advance.js';
 
 /** Who takes a delivery. */
 export interface DeliveryKey {
@@ -28,48 +29,59 @@ export type StartDecision =
   /** Another station drives the device right now: the job goes back to the queue. */
   | { run: false; busy: true; why: string };
 
-/** The start of a delivery. `lockTtlMs`: how long the device lock lives without a heartbeat. */
-export async function startDelivery(fleet: Fleet, k: DeliveryKey, lockTtlMs: number): Promise<StartDecision> {
+/**
+ * The start of the deliveries of one fetch, in one transaction (rollout rows locked in id order).
+ * `lockTtlMs`: how long a device lock lives without a heartbeat.
+ */
+export async function startDeliveries(fleet: Fleet, keys: DeliveryKey[], lockTtlMs: number): Promise<StartDecision[]> {
   const S = fleet.schema;
   return fleet.tx(async (c, db) => {
-    const r = await lockRollout(c, S, k.rollout);
-    const d = (await c.query<DeviceRow>(`SELECT * FROM "${S}".rollout_devices WHERE rollout_id = $1 AND device_id = $2 FOR UPDATE`, [k.rollout, k.device])).rows[0];
-    const drop = async (why: string): Promise<StartDecision> => {
-      await fleet.boss.complete(k.queue, k.jobId, { db });
-      return { run: false, busy: false, why };
-    };
-    if (!d || d.job_id !== k.jobId) return drop('the job was replaced or withdrawn');
-    if (d.status !== 'queued' && d.status !== 'running') return drop(`the device already ended (${d.status})`);
-    if (r.state !== 'running') return drop(`the rollout is ${r.state}`);
-    const lock = await c.query(
-      `INSERT INTO "${S}".device_locks (device_id, rollout_id, station, instance, job_id, expires_at)
-            VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond')
-       ON CONFLICT (device_id) DO UPDATE SET rollout_id = EXCLUDED.rollout_id, station = EXCLUDED.station, instance = EXCLUDED.instance,
-                                             job_id = EXCLUDED.job_id, expires_at = EXCLUDED.expires_at
-        WHERE "${S}".device_locks.expires_at < now() OR "${S}".device_locks.instance = EXCLUDED.instance
-       RETURNING device_id`,
-      [k.device, k.rollout, k.station, k.instance, k.jobId, lockTtlMs],
-    );
-    if (lock.rowCount === 0) {
-      const holder = (await c.query(`SELECT station FROM "${S}".device_locks WHERE device_id = $1`, [k.device])).rows[0] as { station: string } | undefined;
-      await fleet.boss.fail(k.queue, k.jobId, { db });
-      return { run: false, busy: true, why: `device ${k.device} is locked by station ${holder?.station ?? '?'}` };
-    }
-    await c.query(
-      `UPDATE "${S}".rollout_devices SET status = 'running', station = $3, instance = $4, deliveries = deliveries + 1, started_at = coalesce(started_at, now())
-        WHERE rollout_id = $1 AND device_id = $2`,
-      [k.rollout, k.device, k.station, k.instance],
-    );
-    return {
-      run: true,
-      imageSha: r.image_sha,
-      mode: r.mode,
-      deviceOptions: r.options.device ?? {},
-      deadlineAt: r.deadline_at ? r.deadline_at.getTime() : undefined,
-      group: d.group_no,
-      deliveries: d.deliveries + 1,
-    };
+    const rollouts = new Map<string, RolloutRow>();
+    for (const id of [...new Set(keys.map((k) => k.rollout))].sort()) rollouts.set(id, await lockRollout(c, S, id, 'SHARE'));
+    const out: StartDecision[] = [];
+    for (const k of keys) out.push(await startOne(fleet, c, db, rollouts.get(k.rollout)!, k, lockTtlMs));
+    return out;
   });
+}
+
+async function startOne(fleet: Fleet, c: PoolClient, db: TxDb, r: RolloutRow, k: DeliveryKey, lockTtlMs: number): Promise<StartDecision> {
+  const S = fleet.schema;
+  const d = (await c.query<DeviceRow>(`SELECT * FROM "${S}".rollout_devices WHERE rollout_id = $1 AND device_id = $2 FOR UPDATE`, [k.rollout, k.device])).rows[0];
+  const drop = async (why: string): Promise<StartDecision> => {
+    await fleet.boss.complete(k.queue, k.jobId, { db });
+    return { run: false, busy: false, why };
+  };
+  if (!d || d.job_id !== k.jobId) return drop('the job was replaced or withdrawn');
+  if (d.status !== 'queued' && d.status !== 'running') return drop(`the device already ended (${d.status})`);
+  if (r.state !== 'running') return drop(`the rollout is ${r.state}`);
+  const lock = await c.query(
+    `INSERT INTO "${S}".device_locks (device_id, rollout_id, station, instance, job_id, expires_at)
+          VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond')
+     ON CONFLICT (device_id) DO UPDATE SET rollout_id = EXCLUDED.rollout_id, station = EXCLUDED.station, instance = EXCLUDED.instance,
+                                           job_id = EXCLUDED.job_id, expires_at = EXCLUDED.expires_at
+      WHERE "${S}".device_locks.expires_at < now() OR "${S}".device_locks.instance = EXCLUDED.instance
+     RETURNING device_id`,
+    [k.device, k.rollout, k.station, k.instance, k.jobId, lockTtlMs],
+  );
+  if (lock.rowCount === 0) {
+    const holder = (await c.query(`SELECT station FROM "${S}".device_locks WHERE device_id = $1`, [k.device])).rows[0] as { station: string } | undefined;
+    await fleet.boss.fail(k.queue, k.jobId, { db });
+    return { run: false, busy: true, why: `device ${k.device} is locked by station ${holder?.station ?? '?'}` };
+  }
+  await c.query(
+    `UPDATE "${S}".rollout_devices SET status = 'running', station = $3, instance = $4, deliveries = deliveries + 1, started_at = coalesce(started_at, now())
+      WHERE rollout_id = $1 AND device_id = $2`,
+    [k.rollout, k.device, k.station, k.instance],
+  );
+  return {
+    run: true,
+    imageSha: r.image_sha,
+    mode: r.mode,
+    deviceOptions: r.options.device ?? {},
+    deadlineAt: r.deadline_at ? r.deadline_at.getTime() : undefined,
+    group: d.group_no,
+    deliveries: d.deliveries + 1,
+  };
 }
 
 /** A device's outcome as a station records it. */

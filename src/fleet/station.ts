@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { bulkFlash, type BulkDeviceOptions, type BulkDeviceResult, type BulkProgressEvent } from '../bulk/index.js';
 import { queueDevice, lockRollout, type DeviceRow } from './advance.js';
 import { persist, type Fleet } from './db.js';
-import { finishDelivery, handBack, startDelivery, type DeliveryKey, type DeliveryResult } from './deliveries.js';
+import { finishDelivery, handBack, startDeliveries, type DeliveryKey, type DeliveryResult, type StartDecision } from './deliveries.js';
 import { FleetError } from './errors.js';
 import type { ProgressEvent } from './events.js';
 import { localImage } from './images.js';
@@ -182,7 +182,7 @@ export async function startStation(fleet: Fleet, options: StationOptions): Promi
   };
 
   /** Runs the devices of one rollout's deliveries in one bulk run and records each result. */
-  const runBatch = async (rollout: string, items: Array<{ key: DeliveryKey; start: Extract<Awaited<ReturnType<typeof startDelivery>>, { run: true }> }>): Promise<void> => {
+  const runBatch = async (rollout: string, items: Array<{ key: DeliveryKey; start: Extract<StartDecision, { run: true }> }>): Promise<void> => {
     const first = items[0]!.start;
     const abort = new AbortController();
     aborts.add(abort);
@@ -238,29 +238,34 @@ export async function startStation(fleet: Fleet, options: StationOptions): Promi
     const free = concurrency - running.size;
     if (free <= 0) return 0;
     const jobs = await fleet.boss.fetch<{ rollout: string; device: string }>(queue, { batchSize: free });
-    const groups = new Map<string, Array<{ key: DeliveryKey; start: Extract<Awaited<ReturnType<typeof startDelivery>>, { run: true }> }>>();
+    const groups = new Map<string, Array<{ key: DeliveryKey; start: Extract<StartDecision, { run: true }> }>>();
+    const keys: DeliveryKey[] = [];
     for (const job of jobs) {
       const { rollout, device } = job.data;
       if (running.has(device) || !byId.has(device)) continue; // a second delivery while the first still runs here: its end completes it
-      const key: DeliveryKey = { rollout, device, jobId: job.id, queue, station: name, instance };
       running.add(device);
-      let start: Awaited<ReturnType<typeof startDelivery>>;
-      try {
-        start = await startDelivery(fleet, key, ttlMs);
-      } catch (e) {
-        running.delete(device);
-        log(`could not start ${device}: ${(e as Error).message}`);
-        continue;
-      }
+      keys.push({ rollout, device, jobId: job.id, queue, station: name, instance });
+    }
+    if (keys.length === 0) return jobs.length;
+    let starts: StartDecision[];
+    try {
+      starts = await startDeliveries(fleet, keys, ttlMs);
+    } catch (e) {
+      for (const k of keys) running.delete(k.device);
+      log(`could not start ${keys.map((k) => k.device).join(', ')}: ${(e as Error).message}`);
+      return jobs.length;
+    }
+    for (const [i, key] of keys.entries()) {
+      const start = starts[i]!;
       if (!start.run) {
-        running.delete(device);
-        log(`skipped ${device}: ${start.why}`);
+        running.delete(key.device);
+        log(`skipped ${key.device}: ${start.why}`);
         continue;
       }
-      log(`took ${device} of rollout ${rollout} (delivery ${start.deliveries})`);
-      const list = groups.get(rollout) ?? [];
+      log(`took ${key.device} of rollout ${key.rollout} (delivery ${start.deliveries})`);
+      const list = groups.get(key.rollout) ?? [];
       list.push({ key, start });
-      groups.set(rollout, list);
+      groups.set(key.rollout, list);
     }
     for (const [rollout, items] of groups) void runBatch(rollout, items);
     return jobs.length;
