@@ -10,7 +10,7 @@
  */
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import type { BulkDeviceResult, BulkOptions, BulkProgressEvent, BulkTarget } from '../bulk/index.js';
 import type { Simulator } from '../sim/index.js';
 import { parseImage } from '../image/index.js';
@@ -75,6 +75,7 @@ export function registerBulk(program: Command, ctx: CliContext): void {
     .option('--concurrency <n>', 'devices worked on at once (default: all, up to 4 per CPU core)')
     .option('--device-retries <n>', 'attempts after the first, per device, for failures before the image was marked', '1')
     .option('--deadline <s>', 'give up on unfinished devices after this many seconds')
+    .option('--report <file>', 'write a report of the results (.json, .csv, .xml = JUnit)')
     .action(
       action(
         ctx,
@@ -89,6 +90,7 @@ export function registerBulk(program: Command, ctx: CliContext): void {
             concurrency?: string;
             deviceRetries: string;
             deadline?: string;
+            report?: string;
           },
           image: string,
         ) => {
@@ -151,6 +153,10 @@ export function registerBulk(program: Command, ctx: CliContext): void {
               report = await bulkFlash(targets, bytes, { ...opts, signal: abort.signal, onProgress: view.onProgress });
             } finally {
               view.stop();
+            }
+            if (o.report) {
+              const { bulkReportRows, formatOfFile, formatReport } = await import('../fleet/reports.js');
+              await writeFile(o.report, formatReport(bulkReportRows(report), formatOfFile(o.report)));
             }
             const devices = report.devices.map((d) => deviceJson(d));
             env.out.result(

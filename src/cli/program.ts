@@ -25,6 +25,8 @@ import { registerBench } from './bench.js';
 import { registerBatch } from './batch.js';
 import { explainError } from './hints.js';
 import { raceStop } from './interrupt.js';
+import { registerFleet } from './fleet.js';
+import { registerRollout } from './rollout.js';
 
 const EPILOG = `
 Connection strings (--conn or the MCUMGR_CONN environment variable):
@@ -84,6 +86,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerBulk(program, ctx);
   registerBench(program, ctx);
   registerBatch(program, ctx);
+  registerFleet(program, ctx);
+  registerRollout(program, ctx);
   return program;
 }
 

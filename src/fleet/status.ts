@@ -1,0 +1,165 @@
+/**
+ * Reading a rollout back: its state, its groups' counts, every device's result, and the stream of
+ * its events ({@link watchRollout}).
+ * @module
+ */
+import { groupCounts, type GroupCounts } from './advance.js';
+import type { Fleet } from './db.js';
+import { FleetError } from './errors.js';
+import { isFinalState, type FleetEvent, type RolloutState } from './events.js';
+
+/** One device of a rollout. */
+export interface RolloutDeviceStatus {
+  device: string;
+  group: number;
+  /** The station it was given to. */
+  station: string | null;
+  status: 'pending' | 'queued' | 'running' | 'ok' | 'failed' | 'cancelled';
+  /** Times a station took its job. */
+  deliveries: number;
+  alreadyInstalled: boolean;
+  verified: boolean;
+  bytes: number;
+  seconds: number;
+  errorCode: string | null;
+  errorMessage: string | null;
+  /** From queued to the station's first byte to the device, ms (null until then). */
+  queueToFirstByteMs: number | null;
+  /** From queued to a station taking the job (its start transaction), ms (null until then). */
+  queueToTakeMs: number | null;
+}
+
+/** A rollout as {@link rolloutStatus} reads it. */
+export interface RolloutStatus {
+  id: string;
+  name: string;
+  state: RolloutState;
+  reason: string | null;
+  mode: 'test' | 'confirm';
+  imageSha256: string;
+  imageVersion: string;
+  successThreshold: number;
+  errorThreshold: number;
+  /** ISO time, or null. */
+  deadline: string | null;
+  createdAt: string;
+  groups: GroupCounts[];
+  devices: RolloutDeviceStatus[];
+}
+
+/** The state of one rollout with every device's result. */
+export async function rolloutStatus(fleet: Fleet, id: string): Promise<RolloutStatus> {
+  const S = fleet.schema;
+  const r = (
+    await fleet.query(
+      `SELECT r.*, i.version FROM "${S}".rollouts r JOIN "${S}".images i ON i.sha256 = r.image_sha WHERE r.id = $1`,
+      [id],
+    )
+  )[0];
+  if (!r) throw new FleetError('FLEET_ERR_UNKNOWN_ROLLOUT', `no rollout has the id ${JSON.stringify(id)}; "mcumgr rollout status" lists them`);
+  const devs = await fleet.query(`SELECT * FROM "${S}".rollout_devices WHERE rollout_id = $1 ORDER BY group_no, device_id`, [id]);
+  return {
+    id: r.id,
+    name: r.name,
+    state: r.state,
+    reason: r.reason,
+    mode: r.mode,
+    imageSha256: r.image_sha,
+    imageVersion: r.version,
+    successThreshold: r.success_threshold,
+    errorThreshold: r.error_threshold,
+    deadline: r.deadline_at ? (r.deadline_at as Date).toISOString() : null,
+    createdAt: (r.created_at as Date).toISOString(),
+    groups: await groupCounts(fleet.pool, S, id),
+    devices: devs.map((d) => ({
+      device: d.device_id,
+      group: d.group_no,
+      station: d.station,
+      status: d.status,
+      deliveries: d.deliveries,
+      alreadyInstalled: d.result?.alreadyInstalled ?? false,
+      verified: d.result?.verified ?? false,
+      bytes: d.result?.bytes ?? 0,
+      seconds: d.result?.seconds ?? 0,
+      errorCode: d.error_code,
+      errorMessage: d.error_message,
+      queueToFirstByteMs: d.first_byte_ms !== null && d.queued_ms !== null ? Math.max(0, Math.round(d.first_byte_ms - d.queued_ms)) : null,
+      queueToTakeMs: d.started_at && d.queued_ms !== null ? Math.max(0, Math.round((d.started_at as Date).getTime() - d.queued_ms)) : null,
+    })),
+  };
+}
+
+/** Every rollout, newest first: id, name, state, created. */
+export async function listRollouts(fleet: Fleet): Promise<Array<{ id: string; name: string; state: RolloutState; reason: string | null; createdAt: string }>> {
+  const rows = await fleet.query(`SELECT id, name, state, reason, created_at FROM "${fleet.schema}".rollouts ORDER BY created_at DESC`);
+  return rows.map((r) => ({ id: r.id, name: r.name, state: r.state, reason: r.reason, createdAt: (r.created_at as Date).toISOString() }));
+}
+
+/** Options of {@link watchRollout}. */
+export interface WatchOptions {
+  /** Yield only events after this `seq` (resume a stream). Default 0: the whole history first. */
+  from?: number;
+  /** Keep following after the rollout reached a final state (`stopped`, `cancelled`, `finished`). Default false: the iteration ends there. */
+  follow?: boolean;
+  /** How often the database is asked for new events, ms. Default 250. */
+  intervalMs?: number;
+  /** Ends the iteration. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The rollout's events as an async iterable: its history first, then new events as stations
+ * write them, until the rollout reaches a final state and its last running device has ended (unless `follow`). Every event is plain
+ * JSON ({@link FleetEvent}); `seq` resumes a stream after a disconnect. A database restart
+ * pauses the stream; it goes on where it was.
+ *
+ * @example
+ * ```ts
+ * for await (const e of watchRollout(fleet, id)) {
+ *   if (e.type === 'rollout-state') console.log('rollout', e.state, e.reason ?? '');
+ * }
+ * ```
+ */
+export async function* watchRollout(fleet: Fleet, id: string, options: WatchOptions = {}): AsyncGenerator<FleetEvent, void, undefined> {
+  const S = fleet.schema;
+  let seq = options.from ?? 0;
+  const interval = options.intervalMs ?? 250;
+  let checked = false;
+  while (!options.signal?.aborted) {
+    let rows: Array<{ seq: string; body: FleetEvent }>;
+    let state: RolloutState | undefined;
+    let active = 0;
+    try {
+      rows = await fleet.query(`SELECT seq, body FROM "${S}".events WHERE rollout_id = $1 AND seq > $2 ORDER BY seq LIMIT 1000`, [id, seq]);
+      const st = await fleet.query<{ state: RolloutState; active: number }>(
+        `SELECT state, (SELECT count(*) FROM "${S}".rollout_devices d WHERE d.rollout_id = r.id AND d.status IN ('queued', 'running'))::int AS active
+           FROM "${S}".rollouts r WHERE id = $1`,
+        [id],
+      );
+      state = st[0]?.state;
+      active = st[0]?.active ?? 0;
+    } catch (e) {
+      if (!checked) throw e;
+      await new Promise((r) => setTimeout(r, interval * 4)); // the database is away: wait for it
+      continue;
+    }
+    if (!checked && state === undefined) throw new FleetError('FLEET_ERR_UNKNOWN_ROLLOUT', `no rollout has the id ${JSON.stringify(id)}; "mcumgr rollout status" lists them`);
+    checked = true;
+    for (const r of rows) {
+      seq = Number(r.seq);
+      yield { ...r.body, seq } as FleetEvent;
+    }
+    if (rows.length === 1000) continue;
+    // The state was read after the events: once final with no device still running, every
+    // event was read or is in the tail (states change in the same transaction as their events).
+    if (!options.follow && state !== undefined && isFinalState(state) && active === 0) {
+      const tail = await fleet.query<{ seq: string; body: FleetEvent }>(`SELECT seq, body FROM "${S}".events WHERE rollout_id = $1 AND seq > $2 ORDER BY seq`, [id, seq]);
+      for (const r of tail) {
+        seq = Number(r.seq);
+        yield { ...r.body, seq } as FleetEvent;
+      }
+      return;
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
