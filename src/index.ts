@@ -203,3 +203,28 @@ export {
   type BulkStep,
   type BulkTarget,
 } from './bulk/index.js';
+
+/* Station page ------------------------------------------------------------------------------- */
+
+export {
+  servePage,
+  parseServeAddress,
+  pageBulkRun,
+  followTransfer,
+  RunState,
+  type PageServer,
+  type PageReports,
+  type ServePageOptions,
+  type PageBulkRun,
+  type PageEvent,
+  type PageDevice,
+  type PageDeviceState,
+  type PageError,
+  type PageGroup,
+  type PageRun,
+  type PageRunStatus,
+  type PageSnapshot,
+  type PageTotals,
+  type PageUpdate,
+} from './page/index.js';
+export { bulkReportJson, bulkReportCsv, bulkReportJunit } from './bulk/index.js';
