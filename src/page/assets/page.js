@@ -51,6 +51,12 @@ function cell(tr, label, cls) {
   tr.appendChild(td);
   return td;
 }
+/** A cell's parts in one box, so that a phone's two-column card keeps them together. */
+function box(td, ...parts) {
+  const div = document.createElement('div');
+  div.append(...parts);
+  td.appendChild(div);
+}
 
 /** Builds the row of a device once; `fill` updates it. */
 function makeRow(key) {
@@ -71,7 +77,7 @@ function makeRow(key) {
   c.name.className = 'name';
   c.target = document.createElement('span');
   c.target.className = 'target';
-  c.dev.append(c.name, c.target);
+  box(c.dev, c.name, c.target);
   const bar = document.createElement('div');
   bar.className = 'bar';
   bar.setAttribute('role', 'progressbar');
@@ -81,10 +87,10 @@ function makeRow(key) {
   bar.appendChild(c.fill);
   c.bytes = document.createElement('span');
   c.bytes.className = 'bytes';
-  c.prog.append(bar, c.bytes);
+  box(c.prog, bar, c.bytes);
   c.code = document.createElement('code');
   c.msg = document.createElement('span');
-  c.err.append(c.code, c.msg);
+  box(c.err, c.code, c.msg);
   tr.cells_ = c;
   return tr;
 }
