@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The station page in a real headless Chromium: a bulk run of eight simulated boards (one whose
  * flash slot is too small for the image, so it fails with a device error) served by `servePage`.
