@@ -40,6 +40,10 @@ function elapsedOf(d) {
   if (d.startedAt === undefined) return '';
   return duration((d.endedAt ?? Date.now() + skew) - d.startedAt);
 }
+/** Sets text only when it differs: an unchanged cell costs the browser no layout. */
+function set(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
 function pct(bytes, total) {
   return total > 0 ? Math.min(100, (100 * bytes) / total) : 0;
 }
@@ -97,22 +101,23 @@ function makeRow(key) {
 
 function fill(tr, d) {
   const c = tr.cells_;
-  tr.dataset.state = d.state;
-  c.res.textContent = ICON[d.state] || d.state;
-  c.name.textContent = d.name;
-  c.target.textContent = d.target !== d.name ? d.target : '';
-  c.station.textContent = d.station || '';
+  if (tr.dataset.state !== d.state) tr.dataset.state = d.state;
+  set(c.res, ICON[d.state] || d.state);
+  set(c.name, d.name);
+  set(c.target, d.target !== d.name ? d.target : '');
+  set(c.station, d.station || '');
   c.station.classList.toggle('blank', !d.station);
-  c.step.textContent = d.step + (d.detail ? ` (${d.detail})` : '') + (d.attempt > 1 ? ` · try ${d.attempt}` : '');
+  set(c.step, d.step + (d.detail ? ` (${d.detail})` : '') + (d.attempt > 1 ? ` · try ${d.attempt}` : ''));
   const p = pct(d.bytes, d.total);
-  c.fill.style.width = p.toFixed(1) + '%';
+  const w = p.toFixed(1) + '%';
+  if (c.fill.style.width !== w) c.fill.style.width = w;
   c.bar.setAttribute('aria-valuenow', p.toFixed(0));
-  c.bytes.textContent = d.total > 0 ? `${kib(d.bytes)} / ${kib(d.total)} · ${p.toFixed(0)} %` : d.alreadyInstalled ? 'already installed' : '';
-  c.rate.textContent = d.state === 'running' ? rate(d.rate) : '';
-  c.window.textContent = d.window > 0 ? String(d.window) : '';
-  c.elapsed.textContent = elapsedOf(d);
-  c.code.textContent = d.error ? d.error.code : '';
-  c.msg.textContent = d.error ? d.error.message : '';
+  set(c.bytes, d.total > 0 ? `${kib(d.bytes)} / ${kib(d.total)} · ${p.toFixed(0)} %` : d.alreadyInstalled ? 'already installed' : '');
+  set(c.rate, d.state === 'running' ? rate(d.rate) : '');
+  set(c.window, d.window > 0 ? String(d.window) : '');
+  set(c.elapsed, elapsedOf(d));
+  set(c.code, d.error ? d.error.code : '');
+  set(c.msg, d.error ? d.error.message : '');
   c.err.classList.toggle('blank', !d.error);
 }
 
@@ -138,30 +143,34 @@ function shown(d) {
 
 function drawTotals() {
   const t = state.totals;
-  $('t-devices').textContent = t.devices;
-  $('t-ok').textContent = t.succeeded;
-  $('t-failed').textContent = t.failed;
-  $('t-running').textContent = t.running;
-  $('t-queued').textContent = t.queued;
-  $('t-bytes').textContent = `${kib(t.bytes)} / ${kib(t.total)}`;
-  $('t-rate').textContent = rate(t.rate) || '—';
+  set($('t-devices'), String(t.devices));
+  set($('t-ok'), String(t.succeeded));
+  set($('t-failed'), String(t.failed));
+  set($('t-running'), String(t.running));
+  set($('t-queued'), String(t.queued));
+  set($('t-bytes'), String(`${kib(t.bytes)} / ${kib(t.total)}`));
+  set($('t-rate'), String(rate(t.rate) || '—'));
   const r = state.run;
-  $('t-elapsed').textContent = r.startedAt ? duration((r.endedAt ?? Date.now() + skew) - r.startedAt) : '—';
+  set($('t-elapsed'), String(r.startedAt ? duration((r.endedAt ?? Date.now() + skew) - r.startedAt) : '—'));
   $('total-fill').style.width = pct(t.bytes, t.total).toFixed(1) + '%';
 }
 
 function drawRun() {
   const r = state.run;
   const img = r.image ? ` · image ${r.image.version}` : '';
-  $('title').textContent = (r.title || r.kind) + img;
+  set($('title'), (r.title || r.kind) + img);
   document.title = `${state.totals.failed ? '✖ ' : ''}${r.title || 'mcumgr'} — ${r.status}`;
   const badge = $('status');
   badge.dataset.status = r.status;
-  badge.textContent = r.status + (r.reason ? ` (${r.reason})` : '');
-  $('foot').textContent = r.image ? `image ${r.image.version}, ${kib(r.image.size)}, sha256 ${r.image.hash}` : '';
+  set(badge, r.status + (r.reason ? ` (${r.reason})` : ''));
+  set($('foot'), r.image ? `image ${r.image.version}, ${kib(r.image.size)}, sha256 ${r.image.hash}` : '');
 }
 
+let groupsDrawn = '';
 function drawGroups() {
+  const key = JSON.stringify(state.groups);
+  if (key === groupsDrawn) return;
+  groupsDrawn = key;
   const box = $('groups');
   box.hidden = state.groups.length === 0;
   const body = $('group-rows');
@@ -178,7 +187,11 @@ function drawGroups() {
 }
 
 const REPORT_LINKS = { json: ['report.json', 'JSON'], csv: ['report.csv', 'CSV'], junit: ['report.xml', 'JUnit XML'] };
+let metaDrawn = '';
 function drawMeta() {
+  const key = JSON.stringify([state.reports, state.controls]);
+  if (key === metaDrawn) return;
+  metaDrawn = key;
   const box = $('reports');
   box.replaceChildren('reports: ');
   if (state.reports.length === 0) {
@@ -254,6 +267,7 @@ function onSnapshot(ev) {
   skew = state.now - Date.now();
   rowsByKey.clear();
   $('rows').replaceChildren();
+  groupsDrawn = metaDrawn = '';
   queueDraw();
 }
 function onUpdate(ev) {
