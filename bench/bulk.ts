@@ -45,6 +45,7 @@ import { MCUmgrClient } from '../src/client.js';
 import { buildImage } from '../src/image/index.js';
 import { spawnSimulatorProcess, type SimulatorProcess } from '../src/sim/child.js';
 import type { SimulatorOptions } from '../src/sim/simulator.js';
+import type { PageBulkRun } from '../src/page/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -299,17 +300,23 @@ async function measure(
   };
 }
 
-/** N boards updated by `bulkFlash` on its worker pool. */
-function poolRun(conns: string[], sims: SimulatorProcess[]): Promise<RunResult> {
-  return measure('pool', conns, sims, async (image, spans) => {
+/** N boards updated by `bulkFlash` on its worker pool; with `follow`, a station page shows the run. */
+function poolRun(conns: string[], sims: SimulatorProcess[], follow?: () => PageBulkRun): Promise<RunResult> {
+  return measure(follow ? 'page' : 'pool', conns, sims, async (image, spans) => {
+    const run = follow?.();
     const report = await bulkFlash(conns, image, {
       concurrency: conns.length,
       ...(threads !== undefined ? { threads } : {}),
       mode: 'confirm',
       deadlineMs,
       client: clientOptions,
-      onProgress: (e) => spans.mark(e.index, e.step, e.at),
+      ...(run ? { signal: run.signal } : {}),
+      onProgress: (e) => {
+        spans.mark(e.index, e.step, e.at);
+        run?.onProgress(e);
+      },
     });
+    run?.finish(report);
     return report.devices.map((d) => ({
       ok: d.ok && d.verified,
       bytes: d.bytes,
@@ -356,25 +363,8 @@ async function pageRun(conns: string[], sims: SimulatorProcess[]): Promise<RunRe
     await new Promise((r) => setTimeout(r, 2000)); // the browser's own start-up work settles first
     const pid = browser.process()?.pid;
     const cpu0 = procCpuSeconds(pid);
-    let cpu1: number | undefined;
-    const r = await measure('page', conns, sims, async (image, spans) => {
-      const run = pageBulkRun(page, conns, { title: `bench:bulk N=${conns.length}` });
-      const report = await bulkFlash(conns, image, {
-        concurrency: conns.length,
-        ...(threads !== undefined ? { threads } : {}),
-        mode: 'confirm',
-        deadlineMs,
-        client: clientOptions,
-        signal: run.signal,
-        onProgress: (e) => {
-          spans.mark(e.index, e.step, e.at);
-          run.onProgress(e);
-        },
-      });
-      run.finish(report);
-      cpu1 = procCpuSeconds(pid);
-      return report.devices.map((d) => ({ ok: d.ok && d.verified, bytes: d.bytes, throughput: d.throughput, ...(d.ok ? {} : { error: `${d.name}: ${d.error?.message}` }) }));
-    });
+    const r = await poolRun(conns, sims, () => pageBulkRun(page, conns, { title: `bench:bulk N=${conns.length}` }));
+    const cpu1 = procCpuSeconds(pid);
     page.flush();
     const seq = page.snapshot().seq;
     await tab.waitForFunction((s: number) => Number((globalThis as unknown as { document: { body: { dataset: { seq?: string } } } }).document.body.dataset.seq) >= s, { timeout: 10_000 }, seq);

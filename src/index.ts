@@ -206,25 +206,5 @@ export {
 
 /* Station page ------------------------------------------------------------------------------- */
 
-export {
-  servePage,
-  parseServeAddress,
-  pageBulkRun,
-  followTransfer,
-  RunState,
-  type PageServer,
-  type PageReports,
-  type ServePageOptions,
-  type PageBulkRun,
-  type PageEvent,
-  type PageDevice,
-  type PageDeviceState,
-  type PageError,
-  type PageGroup,
-  type PageRun,
-  type PageRunStatus,
-  type PageSnapshot,
-  type PageTotals,
-  type PageUpdate,
-} from './page/index.js';
+export * from './page/index.js';
 export { bulkReportJson, bulkReportCsv, bulkReportJunit } from './bulk/index.js';
