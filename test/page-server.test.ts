@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, describe, test } from 'node:test';
-import { bulkReportCsv, bulkReportJunit, type BulkReport } from '../src/bulk/index.js';
+import { bulkFlash, bulkReportCsv, bulkReportJunit, type BulkReport } from '../src/bulk/index.js';
 import { MCUmgrClient } from '../src/client.js';
 import { McuMgrError } from '../src/errors.js';
 import { buildImage } from '../src/image/index.js';
-import { followTransfer, parseServeAddress, RunState, servePage, type PageServer } from '../src/page/index.js';
+import { followTransfer, pageBulkRun, parseServeAddress, RunState, servePage, type PageServer } from '../src/page/index.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import { trackTransfer } from '../src/transfer/index.js';
 import { oneJson, runCli, tempDir } from './cli-util.js';
@@ -174,6 +174,41 @@ describe('page server', () => {
     assert.deepEqual(parseServeAddress('[::1]:9000'), { host: '::1', port: 9000 });
     assert.throws(() => parseServeAddress('http://x:1'), /PORT, HOST:PORT/);
     assert.throws(() => parseServeAddress('99999'), /PORT, HOST:PORT/);
+  });
+});
+
+describe('bulk adapter', () => {
+  test("the page's abort control, with the token, stops a running bulk job", { timeout: 30_000 }, async () => {
+    const slow = await startSimulator({ transport: 'udp', baudRate: 9600 });
+    closers.push(() => slow.close());
+    const p = await page();
+    const targets = [{ connection: slow.connection, name: 'slow' }];
+    const run = pageBulkRun(p, targets, { title: 'abort me' });
+    assert.deepEqual(p.snapshot().devices.map((d) => [d.key, d.name, d.state]), [['0', 'slow', 'queued']]);
+    assert.deepEqual(p.snapshot().controls, ['abort']);
+    let uploading!: () => void;
+    const started = new Promise<void>((r) => (uploading = r));
+    const job = bulkFlash(targets, buildImage({ size: 16 * 1024, version: '1.0.9', seed: 9 }), {
+      signal: run.signal,
+      onProgress: (e) => {
+        run.onProgress(e);
+        if (e.step === 'upload' && e.bytes > 0) uploading();
+      },
+    });
+    await started;
+    assert.equal((await raw(p, { method: 'POST', path: '/control/abort' })).status, 401);
+    assert.equal(run.signal.aborted, false);
+    assert.equal((await raw(p, { method: 'POST', path: '/control/abort', headers: { Authorization: `Bearer ${TOKEN}` } })).status, 202);
+    const report = await job;
+    run.finish(report);
+    assert.equal(report.stopped, 'abort');
+    const snap = p.snapshot();
+    assert.equal(snap.run.status, 'stopped');
+    assert.equal(snap.run.reason, 'abort');
+    assert.deepEqual(snap.controls, [], 'nothing left to abort');
+    assert.deepEqual(snap.reports.sort(), ['csv', 'json', 'junit']);
+    assert.equal(snap.devices[0]!.state, 'failed');
+    assert.equal(snap.devices[0]!.error!.code, (report.devices[0]!.error as McuMgrError).code);
   });
 });
 

@@ -142,6 +142,17 @@ export interface PageUpdate {
  * - `run`: the run's title, status, image …
  * - `device`: one device's latest state (absolute values).
  * - `group`: a rollout group's latest state.
+ *
+ * A fleet rollout's `watch()` maps onto these as follows (one `publish` per event):
+ * - the rollout itself → `{ type: 'run', kind: 'rollout', title, status, image, startedAt }`;
+ *   stopped, paused, done → the same with `status: 'stopped' | 'paused' | 'done'` and `reason`;
+ * - group started / finished → `{ type: 'group', id, name, index, state, successThreshold,
+ *   errorThreshold, devices, succeeded, failed }`;
+ * - device progress → `{ type: 'device', key: <device id>, name, target, station, group,
+ *   state: 'running', step, bytes, total, rate, window, attempt }`;
+ * - device done → the same with `state: 'ok' | 'failed'`, `error: { code, message }`, `verified`;
+ *   a device a stopped rollout never reached → `state: 'skipped'`.
+ * Controls: `page.setControl('pause' | 'resume' | 'cancel', handler)` with the rollout's methods.
  */
 export type PageEvent =
   | ({ type: 'run' } & Partial<PageRun>)
