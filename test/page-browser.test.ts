@@ -130,6 +130,19 @@ test('a bulk run of 8 boards, one failing, watched in Chromium', { timeout: 60_0
   assert.equal(await tab.$eval(`#rows tr[data-key="${FAILING}"] .err code`, (c) => c.textContent), code);
   assert.equal(rows.filter((r) => r.state === 'ok').length, 7);
 
+  // Filter and sort.
+  await tab.select('#filter', 'failed');
+  await tab.waitForFunction(() => document.querySelectorAll('#rows tr').length === 1, { timeout: 5000 });
+  assert.equal((await rowsOf(tab))[0]!.key, String(FAILING));
+  await tab.select('#filter', 'all');
+  await tab.select('#sort', 'name');
+  await tab.waitForFunction(() => document.querySelectorAll('#rows tr').length === 8 && document.querySelector('#rows tr')!.getAttribute('data-key') === '0', { timeout: 5000 });
+  await tab.type('#search', 'board-7');
+  await tab.waitForFunction(() => document.querySelectorAll('#rows tr').length === 1, { timeout: 5000 });
+  await tab.$eval('#search', (i) => ((i as HTMLInputElement).value = ''));
+  await tab.select('#sort', 'failed');
+  await tab.waitForFunction(() => document.querySelectorAll('#rows tr').length === 8, { timeout: 5000 });
+
   // Totals equal the run's result object.
   const text = (id: string): Promise<string> => tab.$eval(`#${id}`, (e) => e.textContent ?? '');
   assert.equal(await text('t-devices'), String(report.devices.length));
