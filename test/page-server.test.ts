@@ -261,7 +261,7 @@ describe('transfer adapter', () => {
 });
 
 describe('mcumgr bulk flash --serve', () => {
-  test('serves the run, prints the URL with the token on stderr, keeps --json and the exit code', { timeout: 40_000 }, async () => {
+  test('serves the run, prints the URL with the token on stderr, keeps --json and the exit code', { timeout: 90_000 }, async () => {
     const dir = tempDir();
     const img = `${dir}/app.bin`;
     const { writeFileSync } = await import('node:fs');
@@ -275,5 +275,9 @@ describe('mcumgr bulk flash --serve', () => {
     const usage = await runCli(['bulk', 'flash', img, '--conn', 'sim', '--linger', '5']);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /--linger and --token go with --serve/);
+    const taken = await page();
+    const busy = await runCli(['bulk', 'flash', img, '--conn', 'sim', '--serve', String(taken.port)]);
+    assert.equal(busy.code, 2);
+    assert.match(busy.stderr, new RegExp(`--serve 127\\.0\\.0\\.1:${taken.port}: .*EADDRINUSE.*pick another port`));
   });
 });

@@ -70,7 +70,13 @@ export async function serveBulk(
   signal: AbortSignal,
 ): Promise<ServedBulk> {
   const { servePage, pageBulkRun } = await import('../page/index.js');
-  const page = await servePage({ host: s.host, port: s.port, ...(s.token !== undefined ? { token: s.token } : {}) });
+  let page: PageServer;
+  try {
+    page = await servePage({ host: s.host, port: s.port, ...(s.token !== undefined ? { token: s.token } : {}) });
+  } catch (e) {
+    // Before any device is touched: a port in use or an address this machine does not have.
+    throw new CliUsageError(`--serve ${s.host}:${s.port}: ${(e as Error).message} (pick another port, or 0 for any free one)`);
+  }
   const run = pageBulkRun(page, targets, { title: `bulk flash ${info.version}`, image: info, signal });
   // Printed even with --json (stdout stays the result document alone).
   out.streams.stderr.write(`page: ${page.url}#token=${page.token}\n  (this link can abort the run; share ${page.url} for a read-only view)\n`);

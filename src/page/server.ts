@@ -44,7 +44,7 @@ export interface PageReports {
 
 /** A served page: feed it events, offer controls and reports, close it. */
 export interface PageServer {
-  /** `http://host:port/` */
+  /** The page's address, `http://127.0.0.1:PORT/` by default. */
   readonly url: string;
   readonly host: string;
   readonly port: number;
