@@ -4,7 +4,7 @@
  * main thread's event loop stays while the pool works, against the same work done on the main
  * thread.
  *
- *   npm run bench:bulk [-- --transport pty --baud 115200 --size 96 --counts 1,2,4,8,16,32 --procs 2]
+ *   npm run bench:bulk [-- --transport pty --baud 115200 --size 96 --counts 1,2,4,8,16,32 --procs 2 --page on|off]
  *
  * The simulated Zephyr boards run in child processes of their own (`--procs`, the boards dealt
  * out between them), so this process is only the host. For each N the first N boards get a full
@@ -30,6 +30,10 @@
  * own noise. CPU use of this process and of the simulator processes is given per run as a share
  * of one core.
  *
+ * With `--page on` (default), the largest N runs once more with the station page served
+ * (`servePage` + `pageBulkRun`) and a headless Chromium following it: its efficiency should stay
+ * within 5 % of the plain pool run's.
+ *
  * The last line is one JSON object: `{"bench":"bulk","devices":32,"scaling_efficiency":…, …}`.
  */
 import { readFileSync } from 'node:fs';
@@ -41,6 +45,7 @@ import { MCUmgrClient } from '../src/client.js';
 import { buildImage } from '../src/image/index.js';
 import { spawnSimulatorProcess, type SimulatorProcess } from '../src/sim/child.js';
 import type { SimulatorOptions } from '../src/sim/simulator.js';
+import type { PageBulkRun } from '../src/page/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -54,6 +59,7 @@ const { values } = parseArgs({
     resolution: { type: 'string', default: '10' },
     idle: { type: 'string', default: '3' },
     deadline: { type: 'string', default: '180' },
+    page: { type: 'string', default: 'on' },
   },
 });
 
@@ -227,7 +233,7 @@ interface DeviceOutcome {
 }
 
 interface RunResult {
-  how: 'pool' | 'inline';
+  how: 'pool' | 'inline' | 'page';
   n: number;
   ok: number;
   wall: number;
@@ -257,7 +263,7 @@ const clientOptions = { timeoutMs: 3000, longTimeoutMs: 15000, retries: 2 };
 
 /** Runs one job against `conns` and measures it. */
 async function measure(
-  how: 'pool' | 'inline',
+  how: 'pool' | 'inline' | 'page',
   conns: string[],
   sims: SimulatorProcess[],
   job: (image: Buffer, spans: UploadSpans) => Promise<DeviceOutcome[]>,
@@ -294,17 +300,23 @@ async function measure(
   };
 }
 
-/** N boards updated by `bulkFlash` on its worker pool. */
-function poolRun(conns: string[], sims: SimulatorProcess[]): Promise<RunResult> {
-  return measure('pool', conns, sims, async (image, spans) => {
+/** N boards updated by `bulkFlash` on its worker pool; with `follow`, a station page shows the run. */
+function poolRun(conns: string[], sims: SimulatorProcess[], follow?: () => PageBulkRun): Promise<RunResult> {
+  return measure(follow ? 'page' : 'pool', conns, sims, async (image, spans) => {
+    const run = follow?.();
     const report = await bulkFlash(conns, image, {
       concurrency: conns.length,
       ...(threads !== undefined ? { threads } : {}),
       mode: 'confirm',
       deadlineMs,
       client: clientOptions,
-      onProgress: (e) => spans.mark(e.index, e.step, e.at),
+      ...(run ? { signal: run.signal } : {}),
+      onProgress: (e) => {
+        spans.mark(e.index, e.step, e.at);
+        run?.onProgress(e);
+      },
     });
+    run?.finish(report);
     return report.devices.map((d) => ({
       ok: d.ok && d.verified,
       bytes: d.bytes,
@@ -336,6 +348,33 @@ function inlineRun(conns: string[], sims: SimulatorProcess[]): Promise<RunResult
       }),
     ),
   );
+}
+
+/** The largest N again, with the station page served and a real browser following it. */
+async function pageRun(conns: string[], sims: SimulatorProcess[]): Promise<RunResult & { rowsShown: number; browserCpu: number | undefined }> {
+  const { servePage, pageBulkRun } = await import('../src/page/index.js');
+  const { launchChromium } = await import('../test/chromium.js');
+  const page = await servePage();
+  const browser = await launchChromium();
+  try {
+    const tab = await browser.newPage();
+    await tab.goto(page.url, { waitUntil: 'domcontentloaded' });
+    while (page.clients === 0) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 2000)); // the browser's own start-up work settles first
+    const pid = browser.process()?.pid;
+    const cpu0 = procCpuSeconds(pid);
+    const r = await poolRun(conns, sims, () => pageBulkRun(page, conns, { title: `bench:bulk N=${conns.length}` }));
+    const cpu1 = procCpuSeconds(pid);
+    page.flush();
+    const seq = page.snapshot().seq;
+    await tab.waitForFunction((s: number) => Number((globalThis as unknown as { document: { body: { dataset: { seq?: string } } } }).document.body.dataset.seq) >= s, { timeout: 10_000 }, seq);
+    const rowsShown = await tab.$$eval('#rows tr[data-state="ok"]', (rows: unknown[]) => rows.length);
+    const browserCpu = cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / r.wall : undefined;
+    return { ...r, rowsShown, browserCpu };
+  } finally {
+    await browser.close();
+    await page.close();
+  }
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -416,6 +455,12 @@ async function main(): Promise<number> {
       runs.push(r);
       console.log(`  pool   N=${String(n).padStart(2)}: ${r.ok}/${n} verified in ${r.wall.toFixed(1)} s${r.failures.length ? `; ${r.failures.join('; ')}` : ''}`);
     }
+    const paged = values.page === 'off' ? undefined : await pageRun(conns.slice(0, maxN), sims);
+    if (paged) console.log(`  page   N=${String(maxN).padStart(2)}: ${paged.ok}/${maxN} verified in ${paged.wall.toFixed(1)} s, ${paged.rowsShown} rows ok in the browser, browser CPU ${pct(paged.browserCpu)}${paged.failures.length ? `; ${paged.failures.join('; ')}` : ''}`);
+    // The same run without the page once more, right after: the page row is compared with the
+    // mean of the two plain runs around it, so a drift in the machine's load does not count.
+    const again = paged ? await poolRun(conns.slice(0, maxN), sims) : undefined;
+    if (again) console.log(`  pool   N=${String(maxN).padStart(2)}: ${again.ok}/${maxN} verified in ${again.wall.toFixed(1)} s (again, after the page run)`);
     const inline = await inlineRun(conns.slice(0, maxN), sims);
     console.log(`  inline N=${String(maxN).padStart(2)}: ${inline.ok}/${maxN} verified in ${inline.wall.toFixed(1)} s${inline.failures.length ? `; ${inline.failures.join('; ')}` : ''}`);
 
@@ -427,7 +472,7 @@ async function main(): Promise<number> {
     console.log('');
     table(
       ['run', 'N', 'verified', 'wall s', 'ramp s', 'tail s', 'KiB', 'aggregate KB/s', 'efficiency', 'per-board KB/s mean/min', 'host CPU', 'sims CPU', 'machine busy'],
-      [...runs, inline].map((r) => [
+      [...runs, ...(paged ? [paged] : []), ...(again ? [again] : []), inline].map((r) => [
         r.how,
         String(r.n),
         `${r.ok}/${r.n}`,
@@ -477,6 +522,12 @@ async function main(): Promise<number> {
         `main-loop p99 with the pool ≤ 20 ms: ${big.loop.p99.toFixed(2)} ms ${big.loop.p99 <= 20 ? 'met' : 'MISSED'}`,
     );
 
+    const without = again ? (effBig + eff(again)) / 2 : effBig;
+    const rel = paged ? eff(paged) / without : NaN;
+    if (paged) {
+      console.log(`targets: with the page served and a browser connected, efficiency within 5% of without: ${eff(paged).toFixed(2)} vs ${without.toFixed(2)} (mean of the plain runs before and after; ${pct(rel)}) ${rel >= 0.95 ? 'met' : 'MISSED'}`);
+    }
+
     const json: Record<string, unknown> = {
       bench: 'bulk',
       devices: maxN,
@@ -522,10 +573,21 @@ async function main(): Promise<number> {
       sims_cpu_pool: r3(big.usage.sims.reduce((a, b) => a + b, 0)),
       machine_busy_pool: r3(big.usage.machine ?? NaN),
       load_average_1m: r3(loadavg()[0]!),
+      ...(paged
+        ? {
+            page_scaling_efficiency: r3(eff(paged)),
+            page_pool_efficiency_around: r3(without),
+            page_over_pool: r3(rel),
+            page_verified: paged.ok,
+            page_rows_ok_in_browser: paged.rowsShown,
+            host_cpu_page: r3(paged.usage.self),
+            browser_cpu_page: r3(paged.browserCpu ?? NaN),
+          }
+        : {}),
       total_seconds: r3((performance.now() - t0) / 1000),
     };
     console.log(JSON.stringify(json));
-    return runs.every((r) => r.ok === r.n) && inline.ok === inline.n ? 0 : 1;
+    return runs.every((r) => r.ok === r.n) && inline.ok === inline.n && (!paged || paged.ok === paged.n) && (!again || again.ok === again.n) ? 0 : 1;
   } finally {
     await Promise.all(sims.map((s) => s.close().catch(() => undefined)));
     killAll();

@@ -222,3 +222,8 @@ export {
   type RequestErrorEvent,
 } from './session-diagnostics.js';
 export { TRANSFER_CHANNELS, type TransferProgressEvent } from './transfer/diagnostics.js';
+
+/* Station page ------------------------------------------------------------------------------- */
+
+export * from './page/index.js';
+export { bulkReportJson, bulkReportCsv, bulkReportJunit } from './bulk/index.js';

@@ -186,7 +186,7 @@ test('the packed package installs and works: import, require, sim, types, the mc
   }
   const [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string; files: { path: string; mode: number }[] }[];
   const paths = packed!.files.map((f) => f.path);
-  for (const p of ['package.json', 'README.md', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'dist/sim/index.js', 'dist/sim/index.d.ts', 'dist/cli/main.js', 'scripts/install.mjs']) {
+  for (const p of ['package.json', 'README.md', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'dist/sim/index.js', 'dist/sim/index.d.ts', 'dist/cli/main.js', 'scripts/install.mjs', 'dist/page/assets/index.html', 'dist/page/assets/page.js']) {
     assert.ok(paths.includes(p), `the tarball lacks ${p}`);
   }
   assert.ok(paths.some((p) => p.startsWith('native/') && p.endsWith('.cc')), 'the addon sources are shipped (builds where no prebuild fits)');
@@ -246,6 +246,17 @@ test('the packed package installs and works: import, require, sim, types, the mc
       assert.equal(r.codecBackend, 'ts', JSON.stringify(extra));
       assert.equal(r.echo, 'over udp');
     }
+  });
+
+  await t.test('the station page serves its own assets from dist/', async () => {
+    const code = `import { servePage } from 'mcumgr-toolkit';
+const page = await servePage();
+const got = [];
+for (const p of ['', 'page.js', 'page.css']) { const r = await fetch(page.url + p); got.push(r.status); await r.text(); }
+await page.close();
+console.log(JSON.stringify(got));`;
+    writeFileSync(join(app, 'page.mjs'), code);
+    assert.deepEqual(lastJson(mustPass(await run(process.execPath, ['page.mjs'], { cwd: app, env }), 'page.mjs')), [200, 200, 200]);
   });
 
   await t.test('require() from CommonJS', async () => {

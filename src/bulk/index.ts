@@ -22,3 +22,4 @@ export type {
   BulkStep,
   BulkTarget,
 } from './types.js';
+export { bulkReportJson, bulkReportCsv, bulkReportJunit, bulkDeviceJson, bulkErrorOf } from './report.js';

@@ -19,6 +19,7 @@ import { clientOptionsOf, parseTarget, RAW_WINDOW_NOTICE } from './connect.js';
 import { action, checkLocalInput, parseUint, readLocal, type CliContext } from './context.js';
 import { CliExitError, CliUsageError, ExitCode, exitCodeFor, fmtBytes, fmtRate, table, type Output } from './output.js';
 import { barLabels } from './labels.js';
+import { addServeOptions, checkServeFlags, serveBulk, type ServeFlags, type ServedBulk } from './page-serve.js';
 
 /**
  * Reads a devices file: one connection string per line (blank lines and `#` comments skipped,
@@ -81,7 +82,7 @@ export function registerBulk(program: Command, ctx: CliContext): void {
         ctx,
         async (
           env,
-          o: {
+          o: ServeFlags & {
             devices?: string;
             mode: string;
             reset: boolean;
@@ -98,6 +99,7 @@ export function registerBulk(program: Command, ctx: CliContext): void {
           const concurrency = o.concurrency !== undefined ? parseUint('--concurrency', o.concurrency, 1, 1024) : undefined;
           const retries = parseUint('--device-retries', o.deviceRetries, 0, 100);
           const deadlineMs = o.deadline !== undefined ? parseUint('--deadline', o.deadline, 1, 2 ** 31 / 1000 - 1) * 1000 : undefined;
+          const serve = await checkServeFlags(o);
           if (image === '-' && o.devices === '-') throw new CliUsageError('the image and --devices cannot both come from stdin');
           const targets: BulkTarget[] = [...env.g.conn];
           if (o.devices !== undefined) targets.push(...(await readDevicesFile(o.devices)));
@@ -112,6 +114,7 @@ export function registerBulk(program: Command, ctx: CliContext): void {
 
           const sims: Simulator[] = [];
           const names = new Map<number, string>();
+          let served: ServedBulk | undefined;
           try {
             if (kinds.some((k) => k.kind === 'sim')) {
               const { startSimulator } = await import('../sim/index.js');
@@ -148,9 +151,15 @@ export function registerBulk(program: Command, ctx: CliContext): void {
               abort.abort(new Error(sig));
             });
             void stop;
+            if (serve) served = await serveBulk(ctx, env.out, serve, targets, { version: info.versionString, hash: info.hash.toString('hex'), size: info.size }, abort.signal);
             let report;
             try {
-              report = await bulkFlash(targets, bytes, { ...opts, signal: abort.signal, onProgress: view.onProgress });
+              report = await bulkFlash(targets, bytes, {
+                ...opts,
+                signal: served?.run.signal ?? abort.signal,
+                onProgress: served ? (e) => (view.onProgress(e), served!.run.onProgress(e)) : view.onProgress,
+              });
+              served?.run.finish(report);
             } finally {
               view.stop();
             }
@@ -178,11 +187,14 @@ export function registerBulk(program: Command, ctx: CliContext): void {
               );
             }
           } finally {
+            await served?.linger();
             await Promise.all(sims.map((s) => s.close().catch(() => {})));
           }
         },
       ),
     );
+  // The station page (--serve, --linger, --token): src/cli/page-serve.ts.
+  addServeOptions(bulk.commands.find((c) => c.name() === 'flash')!);
 }
 
 /** The exit code of a bulk job with failures: 1 if any device/link error, else 4 if any verification failed, else 3 (timeouts). */
