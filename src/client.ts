@@ -10,6 +10,7 @@ import { SmpSession, type SmpResponse, type SmpVersion } from './session.js';
 import { SmpClosedError, SmpDeviceError, TransportError } from './errors.js';
 import type { Transport } from './transport/transport.js';
 import type { OpenSerialOptions } from './transport/serial.js';
+import type { BleTransportOptions } from './transport/ble/transport.js';
 import type { TransferContext } from './transfer/types.js';
 import { firmwareUpdate, type FirmwareUpdateOptions, type FirmwareUpdateResult, type FirmwareUpdateTarget } from './transfer/index.js';
 import { parseConnection, type Connection } from './connection.js';
@@ -99,6 +100,9 @@ export interface RawRequestOptions extends CallOptions {
   /** Resolve with error answers instead of throwing {@link SmpDeviceError}. */
   rawErrors?: boolean;
 }
+
+/** Options of {@link MCUmgrClient.ble}: the client's, and the BLE transport's (`adapter`, `scanTimeoutMs`, …). */
+export interface BleClientOptions extends ClientOptions, Omit<BleTransportOptions, 'target'> {}
 
 const CLIENT_KEYS = ['version', 'timeoutMs', 'longTimeoutMs', 'resetTimeoutMs', 'frameSize', 'retries', 'consoleFraming', 'closeTransport'] as const;
 
@@ -251,6 +255,27 @@ export class MCUmgrClient implements AsyncDisposable {
   }
 
   /**
+   * Talks to a device over Bluetooth LE (SMP over GATT), found by advertised name, address
+   * `AA:BB:CC:DD:EE:FF` or peripheral id. Uses `@abandonware/noble` unless `options.adapter` is
+   * given; noble is an optional peer dependency (`npm install @abandonware/noble`).
+   * @example
+   * ```ts
+   * const client = await MCUmgrClient.ble('Zephyr');
+   * await client.useAutoFrameSize(); // buf_size / buf_count: bigger chunks, a window of buf_count − 1
+   * ```
+   */
+  static async ble(target: string, options?: BleClientOptions): Promise<MCUmgrClient> {
+    if (typeof target !== 'string' || target.trim() === '') {
+      throw new TypeError(`target must be the device's advertised name, address (AA:BB:CC:DD:EE:FF) or peripheral id, got ${describe(target)}`);
+    }
+    const [clientOpts, bleOpts] = splitOptions(argOptions('options', options) as Record<string, unknown>);
+    resolveOptions(clientOpts);
+    const { openBleTransport } = await import('./transport/ble/transport.js');
+    const open = (): Promise<Transport> => openBleTransport({ ...(bleOpts as Omit<BleTransportOptions, 'target'>), target });
+    return MCUmgrClient.#wrap(open, clientOpts);
+  }
+
+  /**
    * Opens a connection described by a connection string (see `parseConnection`):
    * `serial:/dev/ttyACM0?baud=115200&encoding=console`, `usb:2fe3:0004[:serial]`,
    * `udp:192.0.2.1:1337`, `udp:[2001:db8::1]:1337`. Options in the string take precedence over
@@ -271,6 +296,8 @@ export class MCUmgrClient implements AsyncDisposable {
           ...(c.mtu !== undefined ? { mtu: c.mtu } : {}),
           ...(c.acceptFrom !== undefined ? { acceptFrom: c.acceptFrom } : {}),
         });
+      case 'ble':
+        return MCUmgrClient.ble(c.target, { ...base, ...c.client, ...(c.scanTimeoutMs !== undefined ? { scanTimeoutMs: c.scanTimeoutMs } : {}) });
       default:
         throw new TypeError(`target must be a connection string or a parsed connection, got ${describe(target)}`);
     }

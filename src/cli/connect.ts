@@ -176,7 +176,7 @@ export async function openClient(g: GlobalOptions, target: Target, out: Output):
     client = MCUmgrClient.fromTransport(t, opts);
   } else {
     const c = { ...target.connection };
-    if (g.encoding !== undefined && c.kind !== 'udp' && c.encoding === undefined) (c as { encoding?: SerialEncoding }).encoding = g.encoding;
+    if (g.encoding !== undefined && (c.kind === 'serial' || c.kind === 'usb') && c.encoding === undefined) (c as { encoding?: SerialEncoding }).encoding = g.encoding;
     out.debug(`connecting to ${target.text}`);
     client = await MCUmgrClient.connect(c, opts);
   }
