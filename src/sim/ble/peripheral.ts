@@ -174,6 +174,12 @@ export class SmpGattServer {
     return this.#thread.s !== 'idle' || this.#queue.length > 0 || this.#ctx !== undefined;
   }
 
+  /** Whether a notification piece is queued in the stack at `t`. */
+  notificationReady(t: number): boolean {
+    const th = this.#thread;
+    return th.s === 'sending' && th.ready <= t && th.inFlight < this.#o.notifyDepth && th.inFlight < th.pieces.length;
+  }
+
   /** The next notification piece the stack may send at `t`, if any (it counts as in flight). */
   takeNotification(t: number): Uint8Array | undefined {
     this.advance(t);
@@ -182,7 +188,7 @@ export class SmpGattServer {
     return th.pieces[th.inFlight++];
   }
 
-  /** The connection event that carried the in-flight pieces ended at `t`: their sends complete. */
+  /** The in-flight pieces are acknowledged at `t` (next exchange, or the event's end): their sends complete. */
   eventEnd(t: number): void {
     const th = this.#thread;
     if (th.s === 'sending' && th.inFlight > 0) {

@@ -23,6 +23,10 @@ export interface SimBleStats {
   events: number;
   /** Writes the device received. */
   writes: number;
+  /** Bytes of those writes (ATT values). */
+  bytesUp: number;
+  /** Link-layer packets the central sent. */
+  llUp: number;
   /** Notifications sent by the device (including lost ones). */
   notifications: number;
   /** Notifications lost by injected faults. */
@@ -71,7 +75,7 @@ export class SimBleRadio {
   readonly server: SmpGattServer;
   readonly #rng: Rng;
   readonly #drop: Set<number>;
-  readonly #stats = { events: 0, writes: 0, notifications: 0, notificationsLost: 0, linkDrops: 0, resets: 0 };
+  readonly #stats = { events: 0, writes: 0, bytesUp: 0, llUp: 0, notifications: 0, notificationsLost: 0, linkDrops: 0, resets: 0 };
   #conn: { id: number; mtu: number; h: CentralHandlers; anchor: number; k: number } | undefined;
   #connId = 0;
   readonly #up: Pdu[] = [];
@@ -210,16 +214,26 @@ export class SimBleRadio {
     const c = this.#conn!;
     const ex = this.link.connIntervalMs / this.link.packetsPerEvent;
     let used = 0;
+    let acked = true;
     for (let i = 0; i < this.link.packetsPerEvent; i++) {
       const tx = t + i * ex;
+      // The central's next packet acknowledges the last notification; the device's host learns
+      // it (Number Of Completed Packets) and the SMP thread goes on, without waiting for the event's end.
+      if (!acked) {
+        this.server.eventEnd(tx);
+        acked = true;
+      }
       let sent = false;
       const up = this.#up[0];
       if (up && up.at <= tx) {
         sent = true;
+        this.#stats.llUp++;
         if (--up.left === 0) {
           this.#up.shift();
           this.#stats.writes++;
-          this.server.write(up.data, tx);
+          this.#stats.bytesUp += up.data.length;
+          // The piece is whole once the central's packet has been received, mid-exchange.
+          this.server.write(up.data, tx + ex / 2);
           const limit = this.link.faults.dropLinkAfterWrites;
           if (limit !== undefined && this.#stats.writes === limit) {
             this.#stats.events++;
@@ -237,10 +251,14 @@ export class SimBleRadio {
         if (--this.#down.left === 0) {
           this.#notify(this.#down.data, c.h);
           this.#down = undefined;
+          acked = false;
         }
       }
       if (!sent) break;
       used = i + 1;
+      // The event goes on only while a side had more to send when it sent this packet (the MD bit).
+      const up2 = this.#up[0];
+      if (!(up2 && up2.at <= tx) && !this.#down && !this.server.notificationReady(tx)) break;
     }
     if (used > 0) this.#stats.events++;
     this.server.eventEnd(t + Math.max(1, used) * ex);
