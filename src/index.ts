@@ -203,3 +203,8 @@ export {
   type BulkStep,
   type BulkTarget,
 } from './bulk/index.js';
+
+/* Bluetooth LE (SMP over GATT; noble is an optional peer dependency, loaded only when used) ---- */
+
+export * from './transport/ble/index.js';
+export type { BleClientOptions } from './client.js';

@@ -59,3 +59,4 @@ export {
   type SpawnSimulatorOptions,
 } from './child.js';
 export { createMemoryPair, type MemoryPairOptions } from '../transport/memory.js';
+export * from './ble/index.js';
