@@ -471,7 +471,10 @@ export class MCUmgrClient implements AsyncDisposable {
           'each chunk and only the first answer counts; connect to each device by its own address (e.g. bulkFlash with one connection each)',
       );
     }
-    const ctx: TransferContext = { session: this.#session, maxRequest: this.maxRequest };
+    // BLE: a request costs whole ATT writes, so transfer requests end on a write boundary.
+    const q = (this.#transport as { writeQuantum?: unknown }).writeQuantum;
+    const max = typeof q === 'number' && q > 0 && this.maxRequest >= q ? this.maxRequest - (this.maxRequest % q) : this.maxRequest;
+    const ctx: TransferContext = { session: this.#session, maxRequest: max };
     if (this.#params) ctx.bufCount = this.#params.bufCount;
     const enc = this.#serialEncoding();
     if (enc) ctx.encoding = enc;

@@ -130,6 +130,27 @@ describe('BLE transport against the simulated SMP GATT server', () => {
     });
   });
 
+  test('transfer requests end on a write boundary: 2440 bytes in 10 writes, not 2475 in 11', async () => {
+    await withSim({}, {}, async (sim, core) => {
+      const client = await MCUmgrClient.ble(sim.target, { adapter: sim.adapter, timeoutMs: 3000 });
+      try {
+        await client.useAutoFrameSize();
+        assert.equal(client.maxRequest, 2475);
+        assert.equal(client.transferContext().maxRequest, 2440);
+        const before = sim.stats();
+        const img = buildImage({ size: 12 * 1024, version: '1.1.0' });
+        await client.image.upload(img);
+        const after = sim.stats();
+        const chunks = after.handled - before.handled;
+        assert.ok(chunks >= 5);
+        assert.ok(after.writes - before.writes <= 10 * chunks, `${after.writes - before.writes} writes for ${chunks} chunks`);
+        assert.ok(core.readSlot(0, 1).subarray(0, img.length).equals(img));
+      } finally {
+        await client.close();
+      }
+    });
+  });
+
   test('ATT MTU 23 (no exchange): 20-byte pieces', async () => {
     await withSim({ attMtu: 23 }, {}, async (sim) => {
       const client = await MCUmgrClient.ble(sim.target, { adapter: sim.adapter, timeoutMs: 3000 });

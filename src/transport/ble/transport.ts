@@ -76,6 +76,15 @@ export class BleTransport implements Transport {
     ];
   }
 
+  /**
+   * The bytes of one write (ATT MTU − 3). A request costs a whole number of writes, each a
+   * link-layer packet or more, so transfers size their requests to a multiple of this: a
+   * 2475-byte buffer at MTU 247 carries 2440-byte requests in 10 writes rather than 2475 in 11.
+   */
+  get writeQuantum(): number {
+    return this.mtu - 3;
+  }
+
   /** Without device reassembly a request must fit one piece; with it, the device's buffer is the limit. */
   get maxPacket(): number | undefined {
     return this.#reassembly ? undefined : this.mtu - 3;
