@@ -82,6 +82,13 @@ describe('GATT framing', () => {
     assert.deepEqual(r.push(c.subarray(244)), [c]);
   });
 
+  test('the framing is plain TypeScript over Uint8Array (no Node API), so Web Bluetooth can use it', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const src = await readFile(new URL('../src/transport/ble/gatt.ts', import.meta.url), 'utf8');
+    assert.doesNotMatch(src, /^import /m);
+    assert.doesNotMatch(src, /\bBuffer\b|NodeJS|process\./);
+  });
+
   test('the bound of the link model: 2475-byte requests at MTU 247, 4 packets per 7.5 ms', () => {
     assert.equal(llPackets(247, 251), 1);
     assert.equal(llPackets(248, 251), 2);

@@ -23,7 +23,10 @@ export interface BleTransportOptions {
   scanTimeoutMs?: number;
   /** Deadline of connect + MTU exchange + discovery, ms. Default 15000. */
   connectTimeoutMs?: number;
-  /** ATT MTU to ask for. Default 498 (Zephyr's largest useful with 2 × 251-byte LL packets); the stack may settle lower. */
+  /**
+   * ATT MTU to ask for, where the adapter lets the caller choose (the simulator's does; noble's
+   * HCI binding asks 256 by itself). The link uses what both sides accept; see `BleTransport.mtu`.
+   */
   mtu?: number;
   /**
    * Whether the device reassembles requests written in several pieces
