@@ -33,9 +33,10 @@ import {
   type RawRequestOptions,
   type SerialClientOptions,
   type UdpClientOptions,
+  type BleClientOptions,
 } from './client/options.js';
 import { ClientFsGroup, ClientImageGroup } from './client/transfers.js';
-import { connectionOpener, reopenLink, serialOpener, udpOpener, usbSerialOpener } from './client/open.js';
+import { bleOpener, connectionOpener, reopenLink, serialOpener, udpOpener, usbSerialOpener } from './client/open.js';
 
 export {
   DEFAULT_FRAME_SIZE,
@@ -46,6 +47,7 @@ export {
   type ClientOptions,
   type SerialClientOptions,
   type UdpClientOptions,
+  type BleClientOptions,
   type ClientTimeouts,
   type AutoFrameSize,
   type RawRequestOptions,
@@ -174,6 +176,20 @@ export class MCUmgrClient implements AsyncDisposable {
    */
   static async udp(host: string, port: number = DEFAULT_UDP_PORT, options?: UdpClientOptions): Promise<MCUmgrClient> {
     return MCUmgrClient.#wrap(...udpOpener(host, port, options));
+  }
+
+  /**
+   * Talks to a device over Bluetooth LE (SMP over GATT), found by advertised name, address
+   * `AA:BB:CC:DD:EE:FF` or peripheral id. Uses `@abandonware/noble` unless `options.adapter` is
+   * given; noble is an optional peer dependency (`npm install @abandonware/noble`).
+   * @example
+   * ```ts
+   * const client = await MCUmgrClient.ble('Zephyr');
+   * await client.useAutoFrameSize(); // buf_size / buf_count: bigger chunks, a window of buf_count − 1
+   * ```
+   */
+  static async ble(target: string, options?: BleClientOptions): Promise<MCUmgrClient> {
+    return MCUmgrClient.#wrap(...(await bleOpener(target, options)));
   }
 
   /**
@@ -340,7 +356,10 @@ export class MCUmgrClient implements AsyncDisposable {
           'each chunk and only the first answer counts; connect to each device by its own address (e.g. bulkFlash with one connection each)',
       );
     }
-    const ctx: TransferContext = { session: this.#session, maxRequest: this.maxRequest };
+    // BLE: a request costs whole ATT writes, so transfer requests end on a write boundary.
+    const q = (this.#transport as { writeQuantum?: unknown }).writeQuantum;
+    const max = typeof q === 'number' && q > 0 && this.maxRequest >= q ? this.maxRequest - (this.maxRequest % q) : this.maxRequest;
+    const ctx: TransferContext = { session: this.#session, maxRequest: max };
     if (this.#params) ctx.bufCount = this.#params.bufCount;
     const enc = this.#serialEncoding();
     if (enc) ctx.encoding = enc;

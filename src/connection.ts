@@ -9,6 +9,9 @@
  * udp:192.0.2.1:1337
  * udp:[2001:db8::1]:1337
  * udp:device.local                  (port 1337)
+ * ble:Zephyr                        (Bluetooth LE, by advertised name)
+ * ble:C0:FF:EE:00:00:01             (…by address)
+ * ble:5f1a…                         (…by noble peripheral id, e.g. on macOS)
  * ```
  *
  * Every form also takes the client options `timeout` (ms), `frameSize`, `smp` (`1` or `2`) and
@@ -71,16 +74,27 @@ export interface UdpConnection {
   client: ConnectionClientOptions;
 }
 
+/** A device reached over Bluetooth LE (SMP over GATT). */
+export interface BleConnection {
+  kind: 'ble';
+  /** Advertised name, address `AA:BB:CC:DD:EE:FF`, or peripheral id. */
+  target: string;
+  /** How long to scan for it, ms (`scanTimeout=`), when given. */
+  scanTimeoutMs?: number;
+  client: ConnectionClientOptions;
+}
+
 /** A parsed connection string. */
-export type Connection = SerialConnection | UsbConnection | UdpConnection;
+export type Connection = SerialConnection | UsbConnection | UdpConnection | BleConnection;
 
 /** Zephyr's default SMP UDP port. */
 export const DEFAULT_UDP_PORT = 1337;
 
-const SCHEMES = ['serial', 'usb', 'udp'] as const;
+const SCHEMES = ['serial', 'usb', 'udp', 'ble'] as const;
 const CLIENT_PARAMS = ['timeout', 'frameSize', 'smp', 'retries'];
 const SERIAL_PARAMS = ['baud', 'encoding', ...CLIENT_PARAMS];
 const UDP_PARAMS = ['mtu', 'acceptFrom', ...CLIENT_PARAMS];
+const BLE_PARAMS = ['scanTimeout', ...CLIENT_PARAMS];
 const ACCEPT_FROM = ['device', 'port', 'any'] as const;
 
 /**
@@ -98,11 +112,11 @@ export function parseConnection(text: string): Connection {
   const bad = (part: string, fix: string): RangeError => new RangeError(`connection string ${JSON.stringify(text)}: ${part}; ${fix}`);
   const colon = s.indexOf(':');
   if (colon <= 0) {
-    throw bad('no scheme', 'start it with serial:, usb: or udp: (e.g. serial:/dev/ttyACM0, usb:2fe3:0004, udp:192.0.2.1:1337)');
+    throw bad('no scheme', 'start it with serial:, usb:, udp: or ble: (e.g. serial:/dev/ttyACM0, usb:2fe3:0004, udp:192.0.2.1:1337, ble:Zephyr)');
   }
   const scheme = s.slice(0, colon).toLowerCase();
   if (!(SCHEMES as readonly string[]).includes(scheme)) {
-    throw bad(`unknown scheme "${s.slice(0, colon)}"`, 'use serial:, usb: or udp:');
+    throw bad(`unknown scheme "${s.slice(0, colon)}"`, 'use serial:, usb:, udp: or ble:');
   }
   let rest = s.slice(colon + 1);
   // Accept URL-like spellings: serial:///dev/ttyACM0, udp://host:port.
@@ -110,8 +124,16 @@ export function parseConnection(text: string): Connection {
   else if (rest.startsWith('//')) rest = rest.slice(2);
   const q = rest.indexOf('?');
   const target = q >= 0 ? rest.slice(0, q) : rest;
-  const params = parseQuery(q >= 0 ? rest.slice(q + 1) : '', scheme === 'udp' ? UDP_PARAMS : SERIAL_PARAMS, bad);
+  const params = parseQuery(q >= 0 ? rest.slice(q + 1) : '', scheme === 'udp' ? UDP_PARAMS : scheme === 'ble' ? BLE_PARAMS : SERIAL_PARAMS, bad);
   const client = clientOptions(params, bad);
+
+  if (scheme === 'ble') {
+    const t = decodeURIComponent(target).trim();
+    if (t === '') throw bad('the BLE device is missing', 'write ble:NAME, ble:AA:BB:CC:DD:EE:FF or ble:PERIPHERAL_ID (mcumgr list --ble shows them)');
+    const c: BleConnection = { kind: 'ble', target: t, client };
+    if (params.scanTimeout !== undefined) c.scanTimeoutMs = intParam('scanTimeout', params.scanTimeout, 1, 600000, bad);
+    return c;
+  }
 
   if (scheme === 'serial') {
     if (target === '') throw bad('the serial port path is missing', 'write e.g. serial:/dev/ttyACM0 or serial:COM3');
@@ -183,7 +205,9 @@ export function parseConnection(text: string): Connection {
 /** Formats a {@link Connection} back into its connection string. */
 export function formatConnection(c: Connection): string {
   const q: string[] = [];
-  if (c.kind !== 'udp') {
+  if (c.kind === 'ble') {
+    if (c.scanTimeoutMs !== undefined) q.push(`scanTimeout=${c.scanTimeoutMs}`);
+  } else if (c.kind !== 'udp') {
     if (c.baudRate !== undefined) q.push(`baud=${c.baudRate}`);
     if (c.encoding !== undefined) q.push(`encoding=${c.encoding}`);
   } else {
@@ -203,10 +227,12 @@ export function formatConnection(c: Connection): string {
       return `usb:${c.vid}:${c.pid}${c.serialNumber !== undefined ? `:${encodeURIComponent(c.serialNumber)}` : ''}${query}`;
     case 'udp':
       return `udp:${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}${query}`;
+    case 'ble':
+      return `ble:${encodeURIComponent(c.target).replace(/%3A/gi, ':')}${query}`;
   }
 }
 
-const EXAMPLES: Record<string, number> = { baud: 115200, timeout: 5000, frameSize: 384, retries: 2, mtu: 1500 };
+const EXAMPLES: Record<string, number> = { baud: 115200, timeout: 5000, frameSize: 384, retries: 2, mtu: 1500, scanTimeout: 10000 };
 
 type Bad = (part: string, fix: string) => RangeError;
 

@@ -227,3 +227,8 @@ export { TRANSFER_CHANNELS, type TransferProgressEvent } from './transfer/diagno
 
 export * from './page/index.js';
 export { bulkReportJson, bulkReportCsv, bulkReportJunit } from './bulk/index.js';
+
+/* Bluetooth LE (SMP over GATT; noble is an optional peer dependency, loaded only when used) ---- */
+
+export * from './transport/ble/index.js';
+export type { BleClientOptions } from './client.js';

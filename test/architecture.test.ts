@@ -44,6 +44,7 @@ const SIM_EXCEPTIONS: Readonly<Record<string, string>> = {
   'transport/emitter.ts': 'the event emitter of the in-memory link the simulator serves',
   'transport/memory.ts': 'createMemoryPair, re-exported by the sim entry point',
   'transport/framing.ts': 'the SerialEncoding type and its check, shared with the serial transports',
+  'transport/ble/adapter.ts': 'the BleAdapter interface the simulated radio offers to a BLE transport (types only)',
 };
 
 type Layer = (typeof LAYERS)[number];

@@ -19,6 +19,7 @@ import { createZephyrDevice, type ZephyrDeviceOptions } from '../src/sim/device/
 import { buildImage } from '../src/image/build.js';
 import { parseImage } from '../src/image/parse.js';
 import { SmpClosedError, SmpDeviceError, SmpTimeoutError, type SmpDeviceError as DevErr } from '../src/errors.js';
+import { startBleSimulator, type BleSimulator } from '../src/sim/ble/index.js';
 
 const DEVICE: ZephyrDeviceOptions = {
   netbufSize: 1024,
@@ -47,8 +48,8 @@ function isDev(rcName: string, style?: 'rc' | 'err') {
 
 /** One transport the suite runs over. */
 interface Way {
-  kind: 'memory' | 'udp' | 'pty-native' | 'pty-serialport';
-  transport: 'memory' | 'udp' | 'pty';
+  kind: 'memory' | 'udp' | 'pty-native' | 'pty-serialport' | 'ble';
+  transport: 'memory' | 'udp' | 'pty' | 'ble';
   encoding?: SerialEncoding;
   backend?: 'native' | 'serialport';
 }
@@ -58,14 +59,19 @@ const WAYS: Way[] = [
   { kind: 'udp', transport: 'udp' },
   { kind: 'pty-native', transport: 'pty', encoding: 'console', backend: 'native' },
   { kind: 'pty-serialport', transport: 'pty', encoding: 'raw', backend: 'serialport' },
+  { kind: 'ble', transport: 'ble' },
 ];
 
 const noPty = !ptyAvailable() && 'PTYs need the native addon';
 
 /** Opens a client of `sim` over `way` (a PTY unpaced: the link model adds no baud delay). */
-function openClient(way: Way, sim: Simulator, extra: ClientOptions = {}): Promise<MCUmgrClient> {
+function openClient(way: Way, sim: Simulator | BleSimulator, extra: ClientOptions = {}): Promise<MCUmgrClient> {
   const opts = { timeoutMs: 3000, ...extra };
-  if (way.transport === 'memory') return Promise.resolve(MCUmgrClient.fromTransport(sim.transport!, { closeTransport: false, ...opts }));
+  if (way.transport === 'ble') {
+    const ble = sim as BleSimulator;
+    return MCUmgrClient.ble(ble.target, { adapter: ble.adapter, ...opts });
+  }
+  if (way.transport === 'memory') return Promise.resolve(MCUmgrClient.fromTransport((sim as Simulator).transport!, { closeTransport: false, ...opts }));
   if (way.transport === 'udp') return MCUmgrClient.connect(sim.connection, opts);
   const path = decodeURIComponent(sim.connection.slice('serial:'.length).split('?')[0]!);
   return MCUmgrClient.serial(path, { ...opts, encoding: way.encoding, backend: way.backend });
@@ -75,26 +81,32 @@ for (const way of WAYS) {
   const { kind } = way;
   const serial = way.transport === 'pty';
   describe(`against the simulated Zephyr device (${kind})`, { skip: serial && noPty }, () => {
-    let sim: Simulator;
+    let sim: Simulator | BleSimulator;
     let client: MCUmgrClient;
+    // One central at a time on BLE, and two clients on one PTY would share its bytes.
+    const exclusive = serial || way.transport === 'ble';
     const open = (extra?: ClientOptions): Promise<MCUmgrClient> => openClient(way, sim, extra);
     /**
-     * Runs `fn` with a second client. Two clients on one PTY would share its bytes, so over a PTY
-     * the first one steps aside meanwhile.
+     * Runs `fn` with a second client. Over a PTY or BLE (see `exclusive`) the first one steps
+     * aside meanwhile.
      */
     const withSecond = async (extra: ClientOptions, fn: (c: MCUmgrClient) => Promise<void>): Promise<void> => {
-      if (serial) await client.close();
+      if (exclusive) await client.close();
       const second = await open(extra);
       try {
         await fn(second);
       } finally {
         await second.close();
-        if (serial) client = await open();
+        if (exclusive) client = await open();
       }
     };
 
     before(async () => {
-      sim = await startSimulator({
+      // BLE: a fast simulated link (2 ms interval, ATT MTU 247), so requests and answers above
+      // 244 bytes go in several pieces both ways.
+      sim = way.transport === 'ble'
+        ? startBleSimulator({ core: createZephyrDevice(DEVICE), connIntervalMs: 2, attMtu: 247, bootMs: 20 })
+        : await startSimulator({
         transport: way.transport,
         ...(serial ? { encoding: way.encoding, baudRate: 0 } : {}),
         core: createZephyrDevice(DEVICE),
@@ -275,9 +287,10 @@ for (const way of WAYS) {
       assert.equal(again.alreadyInstalled, true);
     });
 
-    test('timeout and close: a silent device gives SmpTimeoutError; close rejects what is in flight', async () => {
+    const noSilentBle = way.transport === 'ble' && 'the BLE link model has no silent fault (ble.test.ts loses notifications instead)';
+    test('timeout and close: a silent device gives SmpTimeoutError; close rejects what is in flight', { skip: noSilentBle }, async () => {
       const quiet = await startSimulator({
-        transport: way.transport,
+        transport: way.transport as Exclude<Way['transport'], 'ble'>,
         ...(serial ? { encoding: way.encoding, baudRate: 0 } : {}),
         core: createZephyrDevice(),
         faults: { silent: true },
@@ -307,6 +320,8 @@ async function waitEcho(c: MCUmgrClient): Promise<void> {
       return;
     } catch (e) {
       if (Date.now() > end) throw e;
+      // A reset drops a BLE link: reopen it.
+      if (c.transport.closed && c.canReconnect) await c.reconnect().catch(() => undefined);
     }
   }
 }

@@ -38,7 +38,7 @@ for (const [text, want] of ok) {
 
 const bad: Array<[string, RegExp]> = [
   ['/dev/ttyACM0', /no scheme/],
-  ['tcp:1.2.3.4', /unknown scheme "tcp".*serial:, usb: or udp:/],
+  ['tcp:1.2.3.4', /unknown scheme "tcp".*serial:, usb:, udp: or ble:/],
   ['serial:', /serial port path is missing/],
   ['serial:/dev/ttyACM0?baud=fast', /baud=fast is not a whole number/],
   ['serial:/dev/ttyACM0?encoding=hex', /encoding=hex is not known.*console/],

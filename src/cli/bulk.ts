@@ -106,7 +106,7 @@ export function registerBulk(program: Command, ctx: CliContext): void {
           if (targets.length === 0) throw new CliUsageError('no devices: pass --conn <string> once per device, or --devices <file>');
           // Check every connection string (and sim spellings) before anything starts.
           const kinds = targets.map((t) => parseTarget(targetConnection(t), '--conn'));
-          const raw = kinds.some((k) => k.kind === 'conn' && k.connection.kind !== 'udp' && (k.connection.encoding ?? env.g.encoding) === 'raw');
+          const raw = kinds.some((k) => k.kind === 'conn' && (k.connection.kind === 'serial' || k.connection.kind === 'usb') && (k.connection.encoding ?? env.g.encoding) === 'raw');
           if (raw && typeof env.g.window === 'number' && env.g.window > 1) env.out.note(RAW_WINDOW_NOTICE(env.g.window));
           await checkLocalInput('image', image);
           const bytes = await readLocal('image', image);

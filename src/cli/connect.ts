@@ -187,9 +187,9 @@ export async function openClient(g: GlobalOptions, target: Target, out: Output):
     client = MCUmgrClient.fromTransport(t, opts);
   } else {
     const c = { ...target.connection };
-    if (g.encoding !== undefined && c.kind !== 'udp' && c.encoding === undefined) (c as { encoding?: SerialEncoding }).encoding = g.encoding;
+    if (g.encoding !== undefined && (c.kind === 'serial' || c.kind === 'usb') && c.encoding === undefined) (c as { encoding?: SerialEncoding }).encoding = g.encoding;
     out.debug(`connecting to ${target.text}`);
-    if (c.kind !== 'udp' && c.encoding === 'raw' && typeof g.window === 'number' && g.window > 1) out.note(RAW_WINDOW_NOTICE(g.window));
+    if ((c.kind === 'serial' || c.kind === 'usb') && c.encoding === 'raw' && typeof g.window === 'number' && g.window > 1) out.note(RAW_WINDOW_NOTICE(g.window));
     try {
       client = await MCUmgrClient.connect(c, opts);
     } catch (e) {

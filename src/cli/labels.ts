@@ -17,6 +17,7 @@ export function deviceLabel(nameOrConnection: string): string {
   }
   if (c.kind === 'serial') return c.path;
   if (c.kind === 'usb') return `usb:${c.id}`;
+  if (c.kind === 'ble') return `ble:${c.target}`;
   return c.host.includes(':') ? `[${c.host}]:${c.port}` : `${c.host}:${c.port}`;
 }
 

@@ -33,6 +33,7 @@ Connection strings (--conn or the MCUMGR_CONN environment variable):
   serial:/dev/ttyACM0?baud=115200&encoding=console   (encoding: console, raw or cobs)
   usb:2fe3:0004[:SERIAL]                             (see "mcumgr list")
   udp:192.0.2.1[:1337]                               (?acceptFrom=port: answers from any device address)
+  ble:NAME, ble:AA:BB:CC:DD:EE:FF                    (Bluetooth LE, needs @abandonware/noble; see "mcumgr list --ble")
   sim, sim:mcuboot                                   (an in-process simulated device)
 
 Exit codes: 0 ok, 1 device or protocol error, 2 wrong arguments (nothing was sent),

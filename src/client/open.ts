@@ -1,6 +1,6 @@
 /**
  * How a client opens its link, and opens it again after the device re-enumerated: the openers
- * behind `MCUmgrClient.serial`, `usbSerial` and `udp` (each checks its arguments before any port
+ * behind `MCUmgrClient.serial`, `usbSerial`, `udp` and `ble` (each checks its arguments before any port
  * is opened), and the reopening of `MCUmgrClient.reconnect`.
  * @module
  */
@@ -11,7 +11,8 @@ import type { OpenSerialOptions } from '../transport/serial.js';
 import { openUdpTransport, type UdpTransportOptions } from '../transport/udp.js';
 import { argOptions, describe } from '../groups/util.js';
 import { parseConnection, type Connection } from '../connection.js';
-import { resolveOptions, serialPart, splitOptions, type ClientOptions, type SerialClientOptions, type UdpClientOptions } from './options.js';
+import { resolveOptions, serialPart, splitOptions, type ClientOptions, type BleClientOptions, type SerialClientOptions, type UdpClientOptions } from './options.js';
+import type { BleTransportOptions } from '../transport/ble/transport.js';
 
 /** Opens the link a client talks through; called again by every reconnect. */
 export type Opener = () => Promise<Transport>;
@@ -53,6 +54,21 @@ export function udpOpener(host: string, port: number, options?: UdpClientOptions
   return [open, clientOpts];
 }
 
+/**
+ * The opener of a Bluetooth LE link (by advertised name, address or peripheral id) and the
+ * client's share of the options. The BLE code (and noble, unless an adapter is given) loads only here.
+ */
+export async function bleOpener(target: string, options?: BleClientOptions): Promise<[Opener, ClientOptions]> {
+  if (typeof target !== 'string' || target.trim() === '') {
+    throw new TypeError(`target must be the device's advertised name, address (AA:BB:CC:DD:EE:FF) or peripheral id, got ${describe(target)}`);
+  }
+  const [clientOpts, bleOpts] = splitOptions(argOptions('options', options) as Record<string, unknown>);
+  resolveOptions(clientOpts);
+  const { openBleTransport } = await import('../transport/ble/transport.js');
+  const open = (): Promise<Transport> => openBleTransport({ ...(bleOpts as Omit<BleTransportOptions, 'target'>), target });
+  return [open, clientOpts];
+}
+
 /** The opener a connection string (or a parsed connection) describes; options in the string win. */
 export async function connectionOpener(target: string | Connection, options?: ClientOptions): Promise<[Opener, ClientOptions]> {
   const c = typeof target === 'string' ? parseConnection(target) : target;
@@ -69,6 +85,8 @@ export async function connectionOpener(target: string | Connection, options?: Cl
         ...(c.mtu !== undefined ? { mtu: c.mtu } : {}),
         ...(c.acceptFrom !== undefined ? { acceptFrom: c.acceptFrom } : {}),
       });
+    case 'ble':
+      return bleOpener(c.target, { ...base, ...c.client, ...(c.scanTimeoutMs !== undefined ? { scanTimeoutMs: c.scanTimeoutMs } : {}) });
     default:
       throw new TypeError(`target must be a connection string or a parsed connection, got ${describe(target)}`);
   }

@@ -7,6 +7,7 @@ import type { SmpVersion } from '../session.js';
 import type { CallOptions } from '../groups/util.js';
 import type { OpenSerialOptions } from '../transport/serial.js';
 import type { UdpTransportOptions } from '../transport/udp.js';
+import type { BleTransportOptions } from '../transport/ble/transport.js';
 import { argBool, argInt, argMs, argOptions, describe } from '../groups/util.js';
 
 /** The frame size assumed until the device says otherwise: Zephyr's default netbuf size. */
@@ -56,6 +57,9 @@ export interface SerialClientOptions extends ClientOptions, Omit<OpenSerialOptio
 
 /** Options of {@link MCUmgrClient.udp}: client options plus UDP settings. */
 export interface UdpClientOptions extends ClientOptions, Omit<UdpTransportOptions, 'host' | 'port'> {}
+
+/** Options of {@link MCUmgrClient.ble}: the client's, and the BLE transport's (`adapter`, `scanTimeoutMs`, …). */
+export interface BleClientOptions extends ClientOptions, Omit<BleTransportOptions, 'target'> {}
 
 /** The per-class deadlines, ms. */
 export interface ClientTimeouts {

@@ -63,3 +63,4 @@ export { createMemoryPair, type MemoryPairOptions } from '../transport/memory.js
 // on these needs them too.
 export { BAD, type ValueDecoder } from './device/cbor-reader.js';
 export type { CommandDef, Handler, SmpCtx } from './device/smp.js';
+export * from './ble/index.js';
