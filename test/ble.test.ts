@@ -85,8 +85,12 @@ describe('GATT framing', () => {
   test('the framing is plain TypeScript over Uint8Array (no Node API), so Web Bluetooth can use it', async () => {
     const { readFile } = await import('node:fs/promises');
     const src = await readFile(new URL('../src/transport/ble/gatt.ts', import.meta.url), 'utf8');
-    assert.doesNotMatch(src, /^import /m);
-    assert.doesNotMatch(src, /\bBuffer\b|NodeJS|process\./);
+    // Its one import is the GATT numbers, themselves free of Node.
+    const imports = [...src.matchAll(/^(?:import|export) .* from '([^']+)';$/gm)].map((m) => m[1]);
+    assert.deepEqual([...new Set(imports)], ['../../protocol/ble-gatt.js']);
+    const numbers = await readFile(new URL('../src/protocol/ble-gatt.ts', import.meta.url), 'utf8');
+    assert.doesNotMatch(numbers, /^import /m);
+    for (const s of [src, numbers]) assert.doesNotMatch(s, /\bBuffer\b|NodeJS|process\./);
   });
 
   test('the bound of the link model: 2475-byte requests at MTU 247, 4 packets per 7.5 ms', () => {

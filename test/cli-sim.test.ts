@@ -111,7 +111,7 @@ test('single commands print exactly one JSON document; human output by default',
   assert.equal(human.code, 0, human.stderr);
   assert.match(human.stdout, /^image\s+slot\s+version\s+hash\s+flags$/m);
   assert.match(human.stdout, /active confirmed/);
-  assert.match(human.stdout, /^uploaded 11 B to \/lfs\/in\.txt/m);
+  assert.match(human.stdout, /^\/lfs\/in\.txt: uploaded 11 B/m);
   assert.match(human.stdout, /^from stdin$/m);
 });
 
