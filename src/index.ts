@@ -43,6 +43,7 @@ export {
   type SerialConnection,
   type UsbConnection,
   type UdpConnection,
+  type BleConnection,
   type ConnectionClientOptions,
 } from './connection.js';
 
@@ -138,6 +139,7 @@ export {
   SerialTransport,
   type SerialTransportOptions,
 } from './transport/serial.js';
+export type { ResolvedSerialOptions } from './transport/serial-options.js';
 /** A byte link under {@link SerialTransport}: bring your own (a USB stack, a TCP bridge) with `SerialTransport.open`. */
 export type { ByteLink, ByteLinkSink, ByteLinkTarget, OpenByteLink } from './transport/byte-link.js';
 export {

@@ -63,7 +63,7 @@ export class McubootBoard implements SimDeviceCore {
   }
 
   /**
-   * {@inheritDoc SimDeviceCore.reboot} With the button held MCUboot enters recovery before its
+   * Restarts the board. With the button held MCUboot enters recovery before its
    * boot decision (no swap); otherwise `boot_go` runs (swap, revert, validation) and the
    * application starts, unless the application asked for the bootloader (`boot_mode` 1 of os
    * reset) or nothing is bootable.
