@@ -104,14 +104,15 @@ for (const way of WAYS) {
     before(async () => {
       // BLE: a fast simulated link (2 ms interval, ATT MTU 247), so requests and answers above
       // 244 bytes go in several pieces both ways.
-      sim = way.transport === 'ble'
-        ? startBleSimulator({ core: createZephyrDevice(DEVICE), connIntervalMs: 2, attMtu: 247, bootMs: 20 })
-        : await startSimulator({
-        transport: way.transport,
-        ...(serial ? { encoding: way.encoding, baudRate: 0 } : {}),
-        core: createZephyrDevice(DEVICE),
-        bootMs: 20,
-      });
+      sim =
+        way.transport === 'ble'
+          ? startBleSimulator({ core: createZephyrDevice(DEVICE), connIntervalMs: 2, attMtu: 247, bootMs: 20 })
+          : await startSimulator({
+              transport: way.transport,
+              ...(serial ? { encoding: way.encoding, baudRate: 0 } : {}),
+              core: createZephyrDevice(DEVICE),
+              bootMs: 20,
+            });
       client = await open();
       if (serial) assert.equal(client.transport.encoding, way.encoding);
       if (way.backend === 'native') assert.ok(client.transport instanceof NativeSerialTransport, 'the native serial I/O is in use');
