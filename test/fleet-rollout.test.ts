@@ -5,6 +5,8 @@
  * bad input is refused before any job is queued; the plain import never loads pg-boss.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { buildImage, parseImage } from '../src/index.js';
 import { spawnSimulatorProcess, type SimulatorProcess, type SimulatorOptions } from '../src/sim/index.js';
@@ -13,6 +15,7 @@ import {
   createRollout,
   formatReport,
   openFleet,
+  pauseRollout,
   rolloutReport,
   rolloutStatus,
   startStation,
@@ -37,7 +40,7 @@ after(async () => {
 });
 
 /** N stations with `per` boards each; board ids interleave across stations (d00 on st-0, d01 on st-1…). */
-async function line(schema: string, stations: number, per: number, simFor: (id: number) => SimulatorOptions = () => SIM) {
+async function line(schema: string, stations: number, per: number, simFor: (id: number) => SimulatorOptions = () => SIM, stationArgs: (s: number) => string[] = () => []) {
   const fleet = await openFleet({ url: pg.url, schema, maintenanceIntervalSeconds: 2 });
   cleanups.push(() => fleet.close());
   const sims: SimulatorProcess[] = [];
@@ -50,13 +53,34 @@ async function line(schema: string, stations: number, per: number, simFor: (id: 
     cleanups.push(() => sim.close());
     const devs = ids.map((n, i) => ({ id: `d${String(n).padStart(2, '0')}`, connection: sim.connections[i]! }));
     boards.push(...devs.map((d) => ({ ...d, station: `st-${s}` })));
-    const p = spawnStation(pg.url, schema, `st-${s}`, devs);
+    const p = spawnStation(pg.url, schema, `st-${s}`, devs, stationArgs(s));
     procs.push(p);
     cleanups.push(() => stopStation(p));
   }
   await waitForStations(fleet, procs.map((_, s) => `st-${s}`));
   boards.sort((a, b) => a.id.localeCompare(b.id));
   return { fleet, boards, procs };
+}
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+
+/** The page address a command printed on stderr (`page: http://…/[#token=…]`). */
+async function pageUrlOf(log: string[], timeoutMs = 30_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    for (const l of log) {
+      const m = /page: (http:\/\/\S+)/.exec(l);
+      if (m) return m[1]!;
+    }
+    if (Date.now() > until) throw new Error(`no page address printed:\n${log.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function getJson(base: string, path: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const res = await fetch(new URL(path, base.split('#')[0]));
+  assert.equal(res.status, 200, `GET ${path}`);
+  return res.json();
 }
 
 async function collect(fleet: Fleet, id: string): Promise<FleetEvent[]> {
@@ -140,6 +164,86 @@ describe('fleet rollouts', { skip: !ptyAvailable() && 'no PTYs here' }, () => {
     const junit = formatReport(rolloutReport(s), 'junit');
     assert.match(junit, /failures="2"/);
     assert.match(junit, /skipped="3"/);
+  });
+
+  test('the page: "rollout watch --serve" shows groups, rows and the failure, its controls need the token; "station --serve" shows its jobs', { timeout: 90_000 }, async () => {
+    // d03 never answers; groups [d00 d01] [d02 d03]; half of a group may fail and half must pass.
+    const { fleet, boards, procs } = await line('roll_page', 2, 2, (n) => (n === 3 ? { ...SIM, faults: { silent: true } } : SIM), (s) => (s === 0 ? ['--serve', '0'] : []));
+    const stationUrl = await pageUrlOf(procs[0]!.log);
+    const image = buildImage({ size: 4 * 1024, version: '4.0.0', seed: 9 });
+    const r = await createRollout(fleet, {
+      image,
+      targets: boards.map((b) => b.id),
+      groups: 2,
+      successThreshold: 0.5,
+      errorThreshold: 0.5,
+      device: { ...DEVICE, retries: 0, client: { timeoutMs: 300, retries: 0 } },
+    });
+    await pauseRollout(fleet, r.id); // the page is up before anything moves on
+    const watch = spawn(process.execPath, ['--import', 'tsx', MAIN, 'rollout', 'watch', r.id, '--db', pg.url, '--schema', 'roll_page', '--serve', '0', '--linger', '60', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: string[] = [];
+    const err: string[] = [];
+    watch.stdout!.on('data', (b: Buffer) => out.push(b.toString()));
+    watch.stderr!.on('data', (b: Buffer) => err.push(...b.toString().split('\n')));
+    const exited = new Promise<number | null>((resolve) => watch.once('exit', (code) => resolve(code)));
+    cleanups.push(async () => void watch.kill('SIGKILL'));
+    const link = await pageUrlOf(err);
+    const [url, token] = link.split('#token=') as [string, string];
+    assert.ok(token && token.length >= 16, `the watch printed its control token: ${link}`);
+
+    let state = await getJson(url, 'state');
+    assert.equal(state.run.kind, 'rollout');
+    assert.equal(state.run.status, 'paused');
+    assert.equal(state.run.image.version, '4.0.0');
+    assert.equal(state.run.image.size, image.length);
+    assert.deepEqual(state.groups.map((g: { name: string; successThreshold: number; errorThreshold: number; devices: number }) => [g.name, g.successThreshold, g.errorThreshold, g.devices]), [['group 0', 0.5, 0.5, 2], ['group 1', 0.5, 0.5, 2]]);
+    assert.deepEqual(state.devices.map((d: { key: string; group: string }) => `${d.key}:${d.group}`).sort(), ['d00:0', 'd01:0', 'd02:1', 'd03:1']);
+    assert.deepEqual([...state.controls].sort(), ['cancel', 'resume']);
+
+    // Without the token: 401, and the rollout stays paused.
+    const refused = await fetch(new URL('control/resume', url), { method: 'POST' });
+    assert.equal(refused.status, 401);
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal((await rolloutStatus(fleet, r.id)).state, 'paused');
+    const resumed = await fetch(new URL('control/resume', url), { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(resumed.status, 202, await resumed.text());
+
+    const until = Date.now() + 60_000;
+    while ((state = await getJson(url, 'state')).run.status !== 'done') {
+      assert.ok(Date.now() < until, `the page never showed the rollout done: ${JSON.stringify(state.run)}`);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    const s = await rolloutStatus(fleet, r.id);
+    assert.equal(s.state, 'finished', `${s.reason}`);
+    const rows = new Map<string, { state: string; station?: string; error?: { code: string }; verified?: boolean }>(state.devices.map((d: { key: string }) => [d.key, d]));
+    for (const d of s.devices) {
+      const row = rows.get(d.device)!;
+      assert.equal(row.state, d.status, `${d.device} on the page`);
+      assert.equal(row.station, d.station, `${d.device}'s station on the page`);
+      if (d.status === 'failed') assert.equal(row.error?.code, d.errorCode);
+    }
+    assert.equal(rows.get('d03')!.state, 'failed');
+    assert.equal(state.totals.succeeded, 3);
+    assert.equal(state.totals.failed, 1);
+    assert.deepEqual(state.groups.map((g: { state: string; succeeded: number; failed: number }) => [g.state, g.succeeded, g.failed]), [['done', 2, 0], ['done', 1, 1]]);
+    assert.deepEqual(state.controls, [], 'a finished rollout offers no controls');
+    const junit = await (await fetch(new URL('report.xml', url))).text();
+    assert.match(junit, /<testsuite [^>]*tests="4" failures="1"/);
+
+    // The station's own page: its two boards, each row showing the rollout's job and its result.
+    const st = await getJson(stationUrl, 'state');
+    assert.equal(st.run.kind, 'station');
+    assert.deepEqual(st.devices.map((d: { key: string; state: string; group: string }) => [d.key, d.state, d.group]), [['d00', 'ok', r.id], ['d02', 'ok', r.id]]);
+    const stReport = await getJson(stationUrl, 'report.json');
+    assert.deepEqual(stReport.devices.map((d: { device: string; status: string }) => `${d.device}:${d.status}`).sort(), ['d00:ok', 'd02:ok']);
+    assert.equal((await fetch(new URL('control/pause', stationUrl), { method: 'POST', headers: { Authorization: `Bearer ${token}` } })).status, 403, 'the station page is read-only');
+
+    // Ctrl-C ends the linger; the exit code and the --json document are those of the run.
+    watch.kill('SIGINT');
+    assert.equal(await exited, 0, err.join('\n'));
+    const doc = JSON.parse(out.join(''));
+    assert.equal(doc.state, 'finished');
+    assert.equal(doc.devices.length, 4);
   });
 
   test('bad input is refused before any job is queued, naming the fix', { timeout: 60_000 }, async () => {

@@ -6,7 +6,9 @@
  */
 import type { Command } from 'commander';
 import { listSerialPorts } from '../transport/list-ports.js';
+import type { PageStation } from '../page/index.js';
 import { action, parseUint, type CliContext } from './context.js';
+import { checkServeFlags, servePageFor, type ServedPage } from './page-serve.js';
 import { CliUsageError, table } from './output.js';
 
 /** The `--db` value, or MCUMGR_FLEET_DB. */
@@ -96,29 +98,51 @@ export function registerFleet(program: Command, ctx: CliContext): void {
     .option('--ttl <ms>', 'the station counts as dead this long after its last heartbeat (default 5 heartbeats)')
     .option('--threads <n>', 'worker threads per bulk run')
     .option('--cache <dir>', 'directory of verified local image copies')
+    .option('--serve <[host:]port>', "show the station's devices, jobs and results live on a web page (read-only; 127.0.0.1 unless a host is given)")
     .action(
-      action(ctx, async (env, o: { db?: string; schema?: string; name: string; discover?: string; heartbeat: string; ttl?: string; threads?: string; cache?: string }) => {
+      action(ctx, async (env, o: { db?: string; schema?: string; name: string; discover?: string; heartbeat: string; ttl?: string; threads?: string; cache?: string; serve?: string }) => {
         const devices = env.g.conn.map(parseStationDevice);
         if (o.discover) devices.push(...(await discover(o.discover)));
         if (devices.length === 0) throw new CliUsageError('no devices: pass --conn id=connection once per device, or --discover usb:VID:PID');
         const heartbeatMs = parseUint('--heartbeat', o.heartbeat, 100, 600_000);
         const ttlMs = o.ttl !== undefined ? parseUint('--ttl', o.ttl, heartbeatMs + 1, 3_600_000) : undefined;
         const threads = o.threads !== undefined ? parseUint('--threads', o.threads, 1, 256) : undefined;
-        const f = await fleetOf(o);
-        const { startStation } = await import('../fleet/index.js');
-        const station = await startStation(f, {
-          name: o.name,
-          devices,
-          heartbeatMs,
-          ...(ttlMs !== undefined ? { ttlMs } : {}),
-          ...(threads !== undefined ? { threads } : {}),
-          ...(o.cache ? { cacheDir: o.cache } : {}),
-          log: (l) => env.out.debug(`${o.name}: ${l}`),
+        const serve = await checkServeFlags({ serve: o.serve, linger: o.serve !== undefined ? '0' : undefined });
+        let served: ServedPage | undefined;
+        let shown: PageStation | undefined;
+        if (serve) {
+          served = await servePageFor(ctx, env.out, serve, { readOnly: true });
+          const { pageStation } = await import('../page/index.js');
+          shown = pageStation(served.page, { name: o.name, devices });
+        }
+        const f = await fleetOf(o).catch(async (e: unknown) => {
+          await served?.page.close();
+          throw e;
         });
+        const { startStation } = await import('../fleet/index.js');
+        let station: Awaited<ReturnType<typeof startStation>>;
+        try {
+          station = await startStation(f, {
+            ...(shown ? { onEvent: shown.onEvent } : {}),
+            name: o.name,
+            devices,
+            heartbeatMs,
+            ...(ttlMs !== undefined ? { ttlMs } : {}),
+            ...(threads !== undefined ? { threads } : {}),
+            ...(o.cache ? { cacheDir: o.cache } : {}),
+            log: (l) => env.out.debug(`${o.name}: ${l}`),
+          });
+        } catch (e) {
+          await served?.page.close(); // a bad device list or a database away: nothing left running
+          await f.close();
+          throw e;
+        }
         env.out.note(`station ${o.name} is up with ${devices.length} devices (${devices.map((d) => d.id).join(', ')})`);
         const sig = await ctx.waitForStop();
         env.out.note(`${sig}: station ${o.name} stops (running devices finish or are handed back)`);
         await station.stop({ graceful: true });
+        shown?.finish(`stopped by ${sig}`);
+        await served?.linger();
         await f.close();
         env.out.result({ station: o.name, instance: station.instance, devices, stoppedBy: sig }, () => `station ${o.name} stopped`);
       }),

@@ -52,37 +52,28 @@ export async function checkServeFlags(f: ServeFlags): Promise<ServeSettings | un
   return { ...addr, lingerMs, token: f.token };
 }
 
-/** A bulk run on a page: feed `run`, then `linger()` when the result is out. */
-export interface ServedBulk {
+/** A page started by a command: `linger()` when the work is over. */
+export interface ServedPage {
   page: PageServer;
-  run: PageBulkRun;
   /** Keeps the page up for --linger seconds or until Ctrl-C, then closes it. */
   linger(): Promise<void>;
 }
 
-/** Starts the page for a bulk run and prints its URL. */
-export async function serveBulk(
-  ctx: CliContext,
-  out: Output,
-  s: ServeSettings,
-  targets: readonly BulkTarget[],
-  info: { version: string; hash: string; size: number },
-  signal: AbortSignal,
-): Promise<ServedBulk> {
-  const { servePage, pageBulkRun } = await import('../page/index.js');
+/** Starts the page and prints its URL (with the token when `controls` says what it can do). */
+export async function servePageFor(ctx: CliContext, out: Output, s: ServeSettings, opts: { controls?: string; readOnly?: boolean } = {}): Promise<ServedPage> {
+  const { servePage } = await import('../page/index.js');
   let page: PageServer;
   try {
-    page = await servePage({ host: s.host, port: s.port, ...(s.token !== undefined ? { token: s.token } : {}) });
+    page = await servePage({ host: s.host, port: s.port, ...(opts.readOnly ? { token: false as const } : s.token !== undefined ? { token: s.token } : {}) });
   } catch (e) {
     // Before any device is touched: a port in use or an address this machine does not have.
     throw new CliUsageError(`--serve ${s.host}:${s.port}: ${(e as Error).message} (pick another port, or 0 for any free one)`);
   }
-  const run = pageBulkRun(page, targets, { title: `bulk flash ${info.version}`, image: info, signal });
   // Printed even with --json (stdout stays the result document alone).
-  out.streams.stderr.write(`page: ${page.url}#token=${page.token}\n  (this link can abort the run; share ${page.url} for a read-only view)\n`);
+  if (page.token !== undefined) out.streams.stderr.write(`page: ${page.url}#token=${page.token}\n  (this link can ${opts.controls ?? 'control the run'}; share ${page.url} for a read-only view)\n`);
+  else out.streams.stderr.write(`page: ${page.url}\n`);
   return {
     page,
-    run,
     linger: async () => {
       page.flush();
       if (s.lingerMs !== 0) {
@@ -95,4 +86,24 @@ export async function serveBulk(
       await page.close();
     },
   };
+}
+
+/** A bulk run on a page: feed `run`, then `linger()` when the result is out. */
+export interface ServedBulk extends ServedPage {
+  run: PageBulkRun;
+}
+
+/** Starts the page for a bulk run and prints its URL. */
+export async function serveBulk(
+  ctx: CliContext,
+  out: Output,
+  s: ServeSettings,
+  targets: readonly BulkTarget[],
+  info: { version: string; hash: string; size: number },
+  signal: AbortSignal,
+): Promise<ServedBulk> {
+  const served = await servePageFor(ctx, out, s, { controls: 'abort the run' });
+  const { pageBulkRun } = await import('../page/index.js');
+  const run = pageBulkRun(served.page, targets, { title: `bulk flash ${info.version}`, image: info, signal });
+  return { ...served, run };
 }

@@ -8,7 +8,9 @@ import cliProgress from 'cli-progress';
 import { writeFile } from 'node:fs/promises';
 import type { FleetEvent, RolloutStatus } from '../fleet/index.js';
 import { formatOfFile, formatReport, rolloutReport } from '../fleet/reports.js';
+import type { PageRollout } from '../page/index.js';
 import { addDbOptions, fleetOf } from './fleet.js';
+import { addServeOptions, checkServeFlags, servePageFor, type ServedPage, type ServeFlags } from './page-serve.js';
 import { action, parseUint, type CliContext } from './context.js';
 import { CliExitError, CliUsageError, ExitCode, fmtRate, table, type Output } from './output.js';
 
@@ -112,35 +114,50 @@ export function registerRollout(program: Command, ctx: CliContext): void {
       }),
     );
 
-  addDbOptions(rollout.command('watch').description('follow a rollout until it ends: progress per device, group and state changes').argument('<id>', 'rollout id'))
-    .option('--report <file>', 'write a report when it ends (.json, .csv, .xml = JUnit)')
-    .option('--follow', 'keep following after the rollout ended')
-    .action(
-      action(ctx, async (env, o: { db?: string; schema?: string; report?: string; follow?: boolean }, id: string) => {
-        const f = await fleetOf(o);
-        const abort = new AbortController();
-        void ctx.waitForStop().then(() => abort.abort());
-        const view = watchView(env.out);
-        try {
-          const { rolloutStatus, watchRollout } = await import('../fleet/index.js');
-          let events = 0;
-          for await (const e of watchRollout(f, id, { signal: abort.signal, ...(o.follow ? { follow: true } : {}) })) {
-            events++;
-            view(e);
-          }
-          view(undefined);
-          const s = await rolloutStatus(f, id);
-          if (o.report) await writeReport(o.report, s);
-          env.out.result({ ...s, events }, statusTable);
-          if (s.state !== 'finished' && !abort.signal.aborted) {
-            throw new CliExitError(s.devices.some((d) => d.status === 'failed') ? ExitCode.VERIFY : ExitCode.DEVICE, 'ROLLOUT_NOT_FINISHED', `rollout ${id} ended ${s.state}: ${s.reason ?? ''}`);
-          }
-        } finally {
-          view(undefined);
-          await f.close();
+  addServeOptions(
+    addDbOptions(rollout.command('watch').description('follow a rollout until it ends: progress per device, group and state changes').argument('<id>', 'rollout id'))
+      .option('--report <file>', 'write a report when it ends (.json, .csv, .xml = JUnit)')
+      .option('--follow', 'keep following after the rollout ended'),
+  ).action(
+    action(ctx, async (env, o: { db?: string; schema?: string; report?: string; follow?: boolean } & ServeFlags, id: string) => {
+      const serve = await checkServeFlags(o);
+      const f = await fleetOf(o);
+      const abort = new AbortController();
+      void ctx.waitForStop().then(() => abort.abort());
+      const view = watchView(env.out);
+      let served: ServedPage | undefined;
+      try {
+        const m = await import('../fleet/index.js');
+        let shown: PageRollout | undefined;
+        if (serve) {
+          const first = await m.rolloutStatus(f, id); // an unknown id fails here, before the page starts
+          served = await servePageFor(ctx, env.out, serve, { controls: 'pause, resume and cancel the rollout' });
+          const { pageRollout } = await import('../page/index.js');
+          shown = pageRollout(served.page, first, { pause: () => m.pauseRollout(f, id), resume: () => m.resumeRollout(f, id), cancel: () => m.cancelRollout(f, id) });
         }
-      }),
-    );
+        let events = 0;
+        for await (const e of m.watchRollout(f, id, { signal: abort.signal, ...(o.follow ? { follow: true } : {}) })) {
+          events++;
+          view(e);
+          shown?.onEvent(e);
+        }
+        view(undefined);
+        const s = await m.rolloutStatus(f, id);
+        shown?.finish(s);
+        if (o.report) await writeReport(o.report, s);
+        env.out.result({ ...s, events }, statusTable);
+        await served?.linger();
+        served = undefined;
+        if (s.state !== 'finished' && !abort.signal.aborted) {
+          throw new CliExitError(s.devices.some((d) => d.status === 'failed') ? ExitCode.VERIFY : ExitCode.DEVICE, 'ROLLOUT_NOT_FINISHED', `rollout ${id} ended ${s.state}: ${s.reason ?? ''}`);
+        }
+      } finally {
+        view(undefined);
+        await served?.page.close();
+        await f.close();
+      }
+    }),
+  );
 
   const simple: Array<[string, string, 'pauseRollout' | 'resumeRollout' | 'cancelRollout' | 'retryFailed']> = [
     ['pause', 'stop starting devices; running ones finish', 'pauseRollout'],

@@ -28,6 +28,8 @@ export * from './events.js';
 export { storeImage, localImage, sha256Hex, type StoredImage } from './images.js';
 export { listStations, listDevices, type StationInfo, type DeviceInfo, type StationDevice } from './registry.js';
 export { startStation, type Station, type StationOptions } from './station.js';
+export type { StationEvent, StationJobEvent, StationProgressEvent, StationResultEvent, StationHandBackEvent } from './station-events.js';
+export type { DeliveryResult } from './deliveries.js';
 export {
   createRollout,
   pauseRollout,

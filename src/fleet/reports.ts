@@ -48,7 +48,7 @@ export function rolloutReport(s: RolloutStatus): { title: string; rows: ReportRo
   };
 }
 
-/** The rows of a {@link bulkFlash} report. */
+/** The rows of a `bulkFlash` report. */
 export function bulkReportRows(r: BulkReport): { title: string; rows: ReportRow[] } {
   return {
     title: `bulk flash${r.image ? ` of image ${r.image.version}` : ''}`,

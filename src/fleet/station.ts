@@ -19,6 +19,7 @@ import { FleetError } from './errors.js';
 import type { ProgressEvent } from './events.js';
 import { localImage } from './images.js';
 import { checkName, heartbeat, registerStation, unregisterStation, type StationDevice } from './registry.js';
+import type { StationEvent } from './station-events.js';
 
 /** Options of {@link startStation}. */
 export interface StationOptions {
@@ -34,12 +35,14 @@ export interface StationOptions {
   ttlMs?: number;
   /** Devices driven at once. Default: all of them. */
   concurrency?: number;
-  /** Worker threads of each bulk run (see {@link BulkOptions.threads}). */
+  /** Worker threads of each bulk run (the `threads` option of `bulkFlash`). */
   threads?: number;
   /** Progress written to the database per device at most this often, ms. Default 500. */
   progressIntervalMs?: number;
   /** Called with what the station does (`took job …`, `recorded …`), for a log. */
   log?: (line: string) => void;
+  /** Called with each job, its progress and its result as they happen here (see {@link StationEvent}); it must not throw. */
+  onEvent?: (e: StationEvent) => void;
 }
 
 /** A running station agent. */
@@ -94,6 +97,13 @@ export async function startStation(fleet: Fleet, options: StationOptions): Promi
   const cacheDir = options.cacheDir ?? join(tmpdir(), 'mcumgr-fleet-images');
   const progressEvery = options.progressIntervalMs ?? 500;
   const log = options.log ?? (() => undefined);
+  const emit = (e: StationEvent): void => {
+    try {
+      options.onEvent?.(e);
+    } catch (err) {
+      log(`onEvent threw: ${(err as Error).message}`); // a watcher's bug never stops a job
+    }
+  };
   const byId = new Map(options.devices.map((d) => [d.id, d]));
   const instance = randomUUID();
   const S = fleet.schema;
@@ -156,6 +166,7 @@ export async function startStation(fleet: Fleet, options: StationOptions): Promi
   const onProgress = (e: BulkProgressEvent): void => {
     const run = runs.get(e.name);
     if (!run || e.state === 'queued') return;
+    emit({ type: 'progress', rollout: run.key.rollout, device: run.key.device, at: e.at, progress: e });
     if (!run.firstByte) {
       run.firstByte = true; // the worker took the device: its connection opens now
       firstBytes.push([run.key.rollout, run.key.device, e.at]);
@@ -189,6 +200,7 @@ export async function startStation(fleet: Fleet, options: StationOptions): Promi
     const record = async (k: DeliveryKey, res: DeliveryResult): Promise<void> => {
       await flush();
       const ok = await persist(() => finishDelivery(fleet, k, res));
+      emit({ type: 'result', rollout: k.rollout, device: k.device, at: Date.now(), result: res, recorded: ok });
       log(`${ok ? 'recorded' : 'dropped stale result of'} ${k.device}: ${res.ok ? 'ok' : `failed ${res.error?.code}`}`);
     };
     try {
@@ -217,13 +229,17 @@ export async function startStation(fleet: Fleet, options: StationOptions): Promi
         const it = items[i]!;
         if (abort.signal.aborted && !d.ok) {
           await persist(() => handBack(fleet, it.key)).catch(() => undefined); // stopping: another delivery finishes it
+          emit({ type: 'handed-back', rollout: it.key.rollout, device: it.key.device, at: Date.now(), why: `station ${name} is stopping` });
           log(`handed back ${it.key.device}`);
         } else {
           await record(it.key, fromBulk(d));
         }
       }
     } catch (e) {
-      for (const it of items) await persist(() => handBack(fleet, it.key)).catch(() => undefined);
+      for (const it of items) {
+        await persist(() => handBack(fleet, it.key)).catch(() => undefined);
+        emit({ type: 'handed-back', rollout: it.key.rollout, device: it.key.device, at: Date.now(), why: (e as Error).message });
+      }
       log(`rollout ${rollout}: ${(e as Error).message}; jobs handed back`);
     } finally {
       aborts.delete(abort);
@@ -263,6 +279,7 @@ export async function startStation(fleet: Fleet, options: StationOptions): Promi
         continue;
       }
       log(`took ${key.device} of rollout ${key.rollout} (delivery ${start.deliveries})`);
+      emit({ type: 'job', rollout: key.rollout, device: key.device, at: Date.now(), group: start.group, deliveries: start.deliveries });
       const list = groups.get(key.rollout) ?? [];
       list.push({ key, start });
       groups.set(key.rollout, list);

@@ -38,6 +38,10 @@ export interface RolloutStatus {
   mode: 'test' | 'confirm';
   imageSha256: string;
   imageVersion: string;
+  /** Size of the image file, bytes. */
+  imageSize: number;
+  /** The image's own hash (MCUboot's SHA-256 TLV, as `image list` shows it), hex. */
+  imageHash: string;
   successThreshold: number;
   errorThreshold: number;
   /** ISO time, or null. */
@@ -52,7 +56,7 @@ export async function rolloutStatus(fleet: Fleet, id: string): Promise<RolloutSt
   const S = fleet.schema;
   const r = (
     await fleet.query(
-      `SELECT r.*, i.version FROM "${S}".rollouts r JOIN "${S}".images i ON i.sha256 = r.image_sha WHERE r.id = $1`,
+      `SELECT r.*, i.version, i.size AS image_size, i.image_hash FROM "${S}".rollouts r JOIN "${S}".images i ON i.sha256 = r.image_sha WHERE r.id = $1`,
       [id],
     )
   )[0];
@@ -66,6 +70,8 @@ export async function rolloutStatus(fleet: Fleet, id: string): Promise<RolloutSt
     mode: r.mode,
     imageSha256: r.image_sha,
     imageVersion: r.version,
+    imageSize: r.image_size,
+    imageHash: r.image_hash,
     successThreshold: r.success_threshold,
     errorThreshold: r.error_threshold,
     deadline: r.deadline_at ? (r.deadline_at as Date).toISOString() : null,

@@ -59,6 +59,12 @@ export interface PageDevice {
   alreadyInstalled?: boolean;
   /** True when the device was seen running the new image after its reset. */
   verified?: boolean;
+  /**
+   * Which job of the device the row shows (a station's n-th job on it, a retried rollout
+   * device's next delivery). An event with a higher `round` starts the row afresh, even after a
+   * final state; without one, a final state sticks.
+   */
+  round?: number;
 }
 
 /** A rollout group (fleet rollouts only). */
@@ -178,7 +184,7 @@ const count = (v: unknown, field: string): number => {
 /**
  * Holds the state of one run and folds {@link PageEvent}s into it, remembering which rows changed
  * since the last {@link RunState.takeUpdate}. A device's final state (`ok`, `failed`, `skipped`)
- * sticks: a later event that does not carry a final state is ignored.
+ * sticks: a later event that does not carry a final state is ignored, unless it opens a new `round`.
  * @example
  * ```ts
  * const state = new RunState({ kind: 'bulk', title: 'app 1.2.0' });
@@ -287,13 +293,17 @@ export class RunState {
     if (!prev && this.#devices.size >= MAX_PAGE_DEVICES) throw new RangeError(`page: more than ${MAX_PAGE_DEVICES} devices in one run; start a page per run`);
     const { type: _t, key: _k, ...rest } = e;
     // A progress report that arrives after the final one changes nothing; a final result (e.g. the
-    // run's result object after its last progress event) still completes the row.
-    if (prev && FINAL.has(prev.state) && !(rest.state !== undefined && FINAL.has(rest.state))) return;
+    // run's result object after its last progress event) still completes the row; a later round
+    // (the device's next job) opens it again.
+    const newRound = prev !== undefined && rest.round !== undefined && rest.round > (prev.round ?? 0);
+    if (prev && !newRound && FINAL.has(prev.state) && !(rest.state !== undefined && FINAL.has(rest.state))) return;
     if (rest.state !== undefined && !DEVICE_STATES.has(rest.state)) throw new RangeError(`page event: device state ${JSON.stringify(rest.state)} is not one of ${[...DEVICE_STATES].join(', ')}`);
-    for (const f of ['bytes', 'total', 'rate', 'window', 'attempt'] as const) if (rest[f] !== undefined) count(rest[f], `device.${f}`);
+    for (const f of ['bytes', 'total', 'rate', 'window', 'attempt', 'round'] as const) if (rest[f] !== undefined) count(rest[f], `device.${f}`);
     for (const f of ['name', 'target', 'station', 'group', 'step', 'detail'] as const) if (rest[f] !== undefined) rest[f] = text(rest[f], `device.${f}`);
     if (rest.error !== undefined) rest.error = { code: text(rest.error.code, 'device.error.code'), message: text(rest.error.message, 'device.error.message') };
-    const d: PageDevice = { key, name: key, target: '', state: 'queued', step: 'queued', bytes: 0, total: 0, rate: 0, window: 0, attempt: 1, ...prev, ...rest };
+    // A new round keeps who the device is and forgets how its last job went.
+    const base = newRound ? { name: prev.name, target: prev.target, ...(prev.station !== undefined ? { station: prev.station } : {}) } : prev;
+    const d: PageDevice = { key, name: key, target: '', state: 'queued', step: 'queued', bytes: 0, total: 0, rate: 0, window: 0, attempt: 1, ...base, ...rest };
     if (d.startedAt === undefined && d.state !== 'queued') d.startedAt = Date.now();
     if (FINAL.has(d.state)) {
       d.endedAt ??= Date.now();
