@@ -7,7 +7,7 @@
 import { Op } from './codec/header.js';
 import type { CborMap } from './codec/cbor.js';
 import { SmpSession, type SmpResponse, type SmpVersion } from './session.js';
-import { SmpClosedError, SmpDeviceError, TransportError } from './errors.js';
+import { SmpClosedError, SmpDeviceError } from './errors.js';
 import type { Transport } from './transport/transport.js';
 import type { TransferContext } from './transfer/types.js';
 import { firmwareUpdate, type FirmwareUpdateOptions, type FirmwareUpdateResult, type FirmwareUpdateTarget } from './workflows/firmware-update.js';
@@ -35,23 +35,8 @@ import {
   type UdpClientOptions,
   type BleClientOptions,
 } from './client/options.js';
-import { ClientFsGroup, ClientImageGroup } from './client/transfers.js';
+import { buildTransferContext, ClientFsGroup, ClientImageGroup } from './client/transfers.js';
 import { bleOpener, connectionOpener, reopenLink, serialOpener, udpOpener, usbSerialOpener } from './client/open.js';
-
-export {
-  DEFAULT_FRAME_SIZE,
-  DEFAULT_TIMEOUT_MS,
-  DEFAULT_LONG_TIMEOUT_MS,
-  MIN_FRAME_SIZE,
-  MAX_FRAME_SIZE,
-  type ClientOptions,
-  type SerialClientOptions,
-  type UdpClientOptions,
-  type BleClientOptions,
-  type ClientTimeouts,
-  type AutoFrameSize,
-  type RawRequestOptions,
-} from './client/options.js';
 
 /**
  * A connection to one MCUmgr device.
@@ -349,21 +334,7 @@ export class MCUmgrClient implements AsyncDisposable {
    */
   transferContext(): TransferContext {
     if (this.closed) throw new SmpClosedError();
-    if (this.#transport.groupAddress === true) {
-      const remote = this.#transport.peerName ?? '?';
-      throw new TransportError(
-        `transfers need one device, but this client talks to the group address ${remote}, where every device acts on ` +
-          'each chunk and only the first answer counts; connect to each device by its own address (e.g. bulkFlash with one connection each)',
-      );
-    }
-    // BLE: a request costs whole ATT writes, so transfer requests end on a write boundary.
-    const q = (this.#transport as { writeQuantum?: unknown }).writeQuantum;
-    const max = typeof q === 'number' && q > 0 && this.maxRequest >= q ? this.maxRequest - (this.maxRequest % q) : this.maxRequest;
-    const ctx: TransferContext = { session: this.#session, maxRequest: max };
-    if (this.#params) ctx.bufCount = this.#params.bufCount;
-    const enc = this.#serialEncoding();
-    if (enc) ctx.encoding = enc;
-    return ctx;
+    return buildTransferContext(this.#transport, this.#session, this.maxRequest, this.#params?.bufCount);
   }
 
   #serialEncoding(): 'console' | 'raw' | 'cobs' | undefined {

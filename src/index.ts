@@ -20,8 +20,8 @@
 
 /* The client ------------------------------------------------------------------------------- */
 
+export { MCUmgrClient } from './client.js';
 export {
-  MCUmgrClient,
   DEFAULT_FRAME_SIZE,
   DEFAULT_TIMEOUT_MS,
   DEFAULT_LONG_TIMEOUT_MS,
@@ -33,7 +33,8 @@ export {
   type ClientTimeouts,
   type AutoFrameSize,
   type RawRequestOptions,
-} from './client.js';
+  type BleClientOptions,
+} from './client/options.js';
 export { ClientImageGroup, ClientFsGroup } from './client/transfers.js';
 
 export {
@@ -233,4 +234,3 @@ export { bulkReportJson, bulkReportCsv, bulkReportJunit } from './bulk/index.js'
 /* Bluetooth LE (SMP over GATT; noble is an optional peer dependency, loaded only when used) ---- */
 
 export * from './transport/ble/index.js';
-export type { BleClientOptions } from './client.js';

@@ -4,7 +4,8 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { MCUmgrClient, DEFAULT_FRAME_SIZE } from '../src/client.js';
+import { MCUmgrClient } from '../src/client.js';
+import { DEFAULT_FRAME_SIZE } from '../src/client/options.js';
 import { decodeHeader, buildPacket, Op, SMP_HEADER_SIZE } from '../src/codec/header.js';
 import { decodeCborMap, encodeCbor, type CborMap } from '../src/codec/cbor.js';
 import { TransportEmitter } from '../src/transport/emitter.js';

@@ -8,7 +8,7 @@
 import { nativeCodec } from '../src/codec/index.js';
 import { ptyAvailable } from '../src/sim/pty.js';
 import type { SerialEncoding } from '../src/transport/framing.js';
-import type { ClientOptions } from '../src/client.js';
+import type { ClientOptions } from '../src/client/options.js';
 import { NativeSerialTransport, SerialPortFallbackTransport } from '../src/transport/serial.js';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';

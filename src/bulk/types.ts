@@ -4,7 +4,7 @@
  * @module
  */
 import type { ImageInfo } from '../image/index.js';
-import type { ClientOptions } from '../client.js';
+import type { ClientOptions } from '../client/options.js';
 import type { SerializedError } from '../errors.js';
 import type { UpdateStep } from '../workflows/firmware-update.js';
 

@@ -6,7 +6,8 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { MCUmgrClient, MAX_FRAME_SIZE, MIN_FRAME_SIZE, type ClientOptions } from '../client.js';
+import { MCUmgrClient } from '../client.js';
+import { MAX_FRAME_SIZE, MIN_FRAME_SIZE, type ClientOptions } from '../client/options.js';
 import { parseConnection, type Connection } from '../connection.js';
 import { SmpDeviceError } from '../errors.js';
 import type { SerialEncoding } from '../transport/framing.js';

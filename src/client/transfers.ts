@@ -11,6 +11,31 @@ import type { TransferContext, UploadSource } from '../transfer/types.js';
 import { ImageGroup } from '../groups/image.js';
 import { argPath, FsGroup } from '../groups/fs.js';
 import { argOptions, type GroupHost } from '../groups/util.js';
+import { TransportError } from '../errors.js';
+import type { SmpSession } from '../session.js';
+import type { Transport } from '../transport/transport.js';
+
+/**
+ * What the transfer engine needs from a client: the session, the request size limit, the window
+ * cap, the serial encoding.
+ * @throws TransportError for a UDP client of a multicast or broadcast address: the upload
+ *   state of several devices would mix under one sequence of answers.
+ */
+export function buildTransferContext(transport: Transport, session: SmpSession, maxRequest: number, bufCount: number | undefined): TransferContext {
+  if (transport.groupAddress === true) {
+    throw new TransportError(
+      `transfers need one device, but this client talks to the group address ${transport.peerName ?? '?'}, where every device acts on ` +
+        'each chunk and only the first answer counts; connect to each device by its own address (e.g. bulkFlash with one connection each)',
+    );
+  }
+  // BLE: a request costs whole ATT writes, so transfer requests end on a write boundary.
+  const q = (transport as { writeQuantum?: unknown }).writeQuantum;
+  const max = typeof q === 'number' && q > 0 && maxRequest >= q ? maxRequest - (maxRequest % q) : maxRequest;
+  const ctx: TransferContext = { session, maxRequest: max };
+  if (bufCount !== undefined) ctx.bufCount = bufCount;
+  if (transport.kind === 'serial' && transport.encoding) ctx.encoding = transport.encoding;
+  return ctx;
+}
 
 /** Gives a transfer its context (session, request size limit, window cap); throws when the client cannot transfer. */
 export type TransferContextSource = () => TransferContext;

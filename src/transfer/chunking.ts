@@ -4,7 +4,8 @@
  * chunks are as large as the frame allows.
  * @module
  */
-import { encodeCbor, type CborMap } from '../codec/cbor.js';
+import { encodeCborTransient, type CborMap } from '../codec/cbor.js';
+import { cborMapSize } from '../codec/cbor-size.js';
 import { SMP_HEADER_SIZE } from '../codec/header.js';
 import { SmpFrameSizeError } from '../errors.js';
 
@@ -13,11 +14,6 @@ export function bstrHeadSize(n: number): number {
   return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
 }
 
-/**
- * The largest `data` length such that `{...fields, data: bstr(len)}` with its SMP header fits
- * `maxRequest`, capped by `remaining`, rounded down to `alignment` unless it is the last piece.
- * @throws SmpFrameSizeError when not even one data byte fits.
- */
 /** CBOR byte-string head size and the string lengths that use it. */
 const HEAD_RANGES: ReadonlyArray<readonly [number, number, number]> = [
   [1, 1, 23],
@@ -26,9 +22,20 @@ const HEAD_RANGES: ReadonlyArray<readonly [number, number, number]> = [
   [5, 0x10000, 0xffffffff],
 ];
 
+/** The `data` key of a chunk with no head yet: one entry of a 5-byte key ("data"). */
+const DATA_ENTRY = { entries: 1, bytes: 5 };
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The largest `data` length such that `{...fields, data: bstr(len)}` with its SMP header fits
+ * `maxRequest`, capped by `remaining`, rounded down to `alignment` unless it is the last piece.
+ * @throws SmpFrameSizeError when not even one data byte fits.
+ */
 export function fitChunk(fields: CborMap, maxRequest: number, remaining: number, alignment = 1): number {
-  // Encoded size with an empty data string; its 1-byte head is replaced by the real head below.
-  const base = SMP_HEADER_SIZE + encodeCbor({ ...fields, data: Buffer.alloc(0) }).length - 1;
+  // Encoded size without the data string's head, which depends on the length chosen below:
+  // counted where the fields allow it (every upload chunk), encoded only where they do not.
+  const counted = Object.hasOwn(fields, 'data') ? undefined : cborMapSize(fields, DATA_ENTRY);
+  const base = SMP_HEADER_SIZE + (counted ?? encodeCborTransient({ ...fields, data: EMPTY }).length - 1);
   let best = 0;
   for (const [head, lo, hi] of HEAD_RANGES) {
     const len = Math.min(maxRequest - base - head, hi);
