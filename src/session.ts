@@ -164,26 +164,46 @@ export class SmpSession {
    * @example
    * const { body } = await session.request(Op.READ, 0, 0, { d: 'hi' }); // body.r === 'hi'
    */
-  async request(op: number, group: number, id: number, body: CborMap | Uint8Array = {}, opts: RequestOptions = {}): Promise<SmpResponse> {
-    if (op !== Op.READ && op !== Op.WRITE) throw new RangeError(`op must be Op.READ (0) or Op.WRITE (2), got ${op}`);
-    if (!Number.isInteger(group) || group < 0 || group > 0xffff) throw new RangeError(`group must be 0..65535, got ${group}`);
-    if (!Number.isInteger(id) || id < 0 || id > 0xff) throw new RangeError(`command id must be 0..255, got ${id}`);
-    const retries = opts.retries ?? 0;
-    if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`retries must be a non-negative integer, got ${retries}`);
-    if (retries > 0 && op !== Op.READ) {
-      throw new RangeError('retries are only allowed for READ requests: a write is never replayed silently');
+  request(op: number, group: number, id: number, body: CborMap | Uint8Array = {}, opts: RequestOptions = {}): Promise<SmpResponse> {
+    // Not an async function: an upload chunk (no retries, raw errors) costs one promise, the
+    // answer's own. Bad arguments still reject rather than throw.
+    let parts: Buffer[];
+    let timeoutMs: number;
+    let retries: number;
+    try {
+      if (op !== Op.READ && op !== Op.WRITE) throw new RangeError(`op must be Op.READ (0) or Op.WRITE (2), got ${op}`);
+      if (!Number.isInteger(group) || group < 0 || group > 0xffff) throw new RangeError(`group must be 0..65535, got ${group}`);
+      if (!Number.isInteger(id) || id < 0 || id > 0xff) throw new RangeError(`command id must be 0..255, got ${id}`);
+      retries = opts.retries ?? 0;
+      if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`retries must be a non-negative integer, got ${retries}`);
+      if (retries > 0 && op !== Op.READ) {
+        throw new RangeError('retries are only allowed for READ requests: a write is never replayed silently');
+      }
+      timeoutMs = checkTimeout('timeoutMs', opts.timeoutMs ?? this.timeoutMs);
+      // Built once as pieces (large byte strings by reference); each send writes its sequence number
+      // into the header in place.
+      parts = buildPacketParts({ op, version: this.version, flags: 0, group, seq: 0, id }, body).parts;
+      let size = 0;
+      for (let i = 0; i < parts.length; i++) size += parts[i]!.length;
+      if (this.maxPacket !== undefined && size > this.maxPacket) {
+        throw new SmpFrameSizeError(
+          `request of ${size} bytes (group ${group} command ${id}) exceeds the frame size ${this.maxPacket}; ` +
+            'raise it with setFrameSize() if the device accepts more, or send less data',
+        );
+      }
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const timeoutMs = checkTimeout('timeoutMs', opts.timeoutMs ?? this.timeoutMs);
-    // Built once as pieces (large byte strings by reference); each send writes its sequence number
-    // into the header in place.
-    const { parts } = buildPacketParts({ op, version: this.version, flags: 0, group, seq: 0, id }, body);
-    const size = parts.reduce((n, p) => n + p.length, 0);
-    if (this.maxPacket !== undefined && size > this.maxPacket) {
-      throw new SmpFrameSizeError(
-        `request of ${size} bytes (group ${group} command ${id}) exceeds the frame size ${this.maxPacket}; ` +
-          'raise it with setFrameSize() if the device accepts more, or send less data',
-      );
-    }
+    if (retries > 0) return this.#requestWithRetries(op, group, id, parts, timeoutMs, retries, opts);
+    const sent = this.#send(op, group, id, parts, timeoutMs, opts.signal);
+    if (opts.rawErrors) return sent;
+    return sent.then((rsp) => {
+      throwIfDeviceError(rsp, group, id);
+      return rsp;
+    });
+  }
+
+  async #requestWithRetries(op: number, group: number, id: number, parts: Buffer[], timeoutMs: number, retries: number, opts: RequestOptions): Promise<SmpResponse> {
     for (let attempt = 0; ; attempt++) {
       try {
         // A retry gets a header of its own: the previous one may still sit in a write queue.

@@ -55,6 +55,14 @@ export function buildPacketParts(h: Omit<SmpHeader, 'length'>, body: CborMap | U
     const k = keys[i];
     const v = k === undefined ? undefined : body[k];
     if (k !== undefined && !isLarge(v)) {
+      // A plain value goes straight into `scratch` (every upload chunk's `off`); anything else,
+      // and everything after it until the next large string, is encoded by cbor-x in order.
+      const end = run ? -1 : writeEntry(k, v, s);
+      if (end >= 0) {
+        payloadLength += end - s;
+        s = end;
+        continue;
+      }
       // defineProperty: a key named __proto__ must stay an entry, as it is in `body`.
       Object.defineProperty((run ??= {}), k, { value: v, enumerable: true, writable: true, configurable: true });
       continue;
@@ -72,9 +80,9 @@ export function buildPacketParts(h: Omit<SmpHeader, 'length'>, body: CborMap | U
     const keyLength = Buffer.byteLength(k);
     s = ensureScratch(s, keyLength + 10);
     const before = s;
-    s = writeStringHead(3, keyLength, s);
+    s = writeHead(3, keyLength, s);
     s += scratch.write(k, s);
-    s = writeStringHead(2, data.length, s);
+    s = writeHead(2, data.length, s);
     payloadLength += s - before + data.length;
     parts.push(copyScratch(s), asBuffer(data));
     s = 0;
@@ -82,6 +90,39 @@ export function buildPacketParts(h: Omit<SmpHeader, 'length'>, body: CborMap | U
   if (s > 0) parts.push(copyScratch(s));
   encodeHeader({ ...h, length: checkLength(payloadLength) }, parts[0]!, 0);
   return { parts, payloadLength };
+}
+
+/**
+ * Writes the entry `key: v` at `at` in `scratch` when `v` is a value whose CBOR is plain to write
+ * (integers to 32 bits, strings, booleans, null, short byte strings) and returns its end, or -1
+ * (nothing written) when cbor-x must encode it. The bytes are those cbor-x writes (held to it by
+ * `test/codec-parts.test.ts`).
+ */
+function writeEntry(key: string, v: unknown, at: number): number {
+  let valueBytes: number;
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v) || v >= 0x100000000 || v < -0x80000000) return -1;
+    valueBytes = 5;
+  } else if (typeof v === 'string') valueBytes = 5 + Buffer.byteLength(v);
+  else if (typeof v === 'boolean' || v === null) valueBytes = 1;
+  else if (v instanceof Uint8Array) valueBytes = 5 + v.length;
+  else return -1;
+  const keyLength = Buffer.byteLength(key);
+  let s = ensureScratch(at, 5 + keyLength + valueBytes);
+  s = writeHead(3, keyLength, s);
+  s += scratch.write(key, s);
+  if (typeof v === 'number') return v >= 0 ? writeHead(0, v, s) : writeHead(1, -1 - v, s);
+  if (typeof v === 'string') {
+    s = writeHead(3, valueBytes - 5, s);
+    return s + scratch.write(v, s);
+  }
+  if (v instanceof Uint8Array) {
+    s = writeHead(2, v.length, s);
+    scratch.set(v, s);
+    return s + v.length;
+  }
+  scratch[s] = v === true ? 0xf5 : v === false ? 0xf4 : 0xf6;
+  return s + 1;
 }
 
 /** Gathers the small bytes of a packet between large strings (grows when a run is larger). */
@@ -112,8 +153,8 @@ function isLarge(v: unknown): v is Uint8Array {
   return v instanceof Uint8Array && v.length >= GATHER_MIN_BYTES;
 }
 
-/** Writes the CBOR head of a byte string (major 2) or text string (major 3) of `n` bytes at `at` in `scratch`. */
-function writeStringHead(major: 2 | 3, n: number, at: number): number {
+/** Writes the CBOR head of major type `major` (0 uint, 1 negative, 2 bytes, 3 text) with argument `n` < 2^32 at `at` in `scratch`. */
+function writeHead(major: 0 | 1 | 2 | 3, n: number, at: number): number {
   const m = major << 5;
   if (n < 24) {
     scratch[at] = m | n;

@@ -37,9 +37,11 @@ export function fitChunk(fields: CborMap, maxRequest: number, remaining: number,
   const counted = Object.hasOwn(fields, 'data') ? undefined : cborMapSize(fields, DATA_ENTRY);
   const base = SMP_HEADER_SIZE + (counted ?? encodeCborTransient({ ...fields, data: EMPTY }).length - 1);
   let best = 0;
-  for (const [head, lo, hi] of HEAD_RANGES) {
-    const len = Math.min(maxRequest - base - head, hi);
-    if (len >= lo && len > best) best = len;
+  // Indexed, not destructured: this runs for every chunk, and destructuring walks an iterator.
+  for (let i = 0; i < HEAD_RANGES.length; i++) {
+    const r = HEAD_RANGES[i]!;
+    const len = Math.min(maxRequest - base - r[0], r[2]);
+    if (len >= r[1] && len > best) best = len;
   }
   if (best <= 0) {
     throw new SmpFrameSizeError(`frame size ${maxRequest} leaves no room for data after ${base + 1} bytes of request; raise the frame size`);

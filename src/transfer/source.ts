@@ -26,6 +26,8 @@ export const SPOOL_THRESHOLD = 4 * 1024 * 1024;
 export interface ByteSource {
   readonly size: number;
   read(offset: number, length: number): Promise<Buffer>;
+  /** The same bytes as {@link read}, for sources that hold them in memory (no wait, no promise per chunk). */
+  readSync?(offset: number, length: number): Buffer;
   /** SHA-256 of the whole source, computed in one streaming pass. */
   sha256(): Promise<Buffer>;
   close(): Promise<void>;
@@ -37,6 +39,9 @@ class BufferSource implements ByteSource {
     return this.buf.length;
   }
   async read(offset: number, length: number): Promise<Buffer> {
+    return this.readSync(offset, length);
+  }
+  readSync(offset: number, length: number): Buffer {
     return this.buf.subarray(offset, offset + length);
   }
   async sha256(): Promise<Buffer> {

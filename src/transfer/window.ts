@@ -37,7 +37,7 @@ import { nextTransferId, progressObserved, publishTransferProgress } from './dia
 export interface UploadSpec {
   source: ByteSource;
   maxRequest: number;
-  /** Request fields other than `data` for a chunk at `off` (`first` = the off 0 chunk). */
+  /** Request fields other than `data` for a chunk at `off` (`first` = the off 0 chunk): a new object each call (the engine adds `data` to it). */
   fields(off: number, first: boolean): CborMap;
   /** Sends one chunk request; must not turn device errors into exceptions (rawErrors). */
   send(body: CborMap, timeoutMs: number | undefined, signal: AbortSignal | undefined): Promise<SmpResponse>;
@@ -85,11 +85,9 @@ interface InFlight {
   done: boolean;
   /** Its answer (or its deadline) has come. */
   settled: boolean;
-}
-
-interface Settled {
-  entry: InFlight;
+  /** The answer, once settled without an error. */
   rsp?: SmpResponse;
+  /** The error (a timeout, a closed link…), once settled with one. */
   err?: unknown;
 }
 
@@ -166,7 +164,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
   let next = 0;
   let needFirst = true;
   let inflight: InFlight[] = [];
-  const events: Settled[] = [];
+  const events: InFlight[] = [];
   let wake: (() => void) | undefined;
   const started = performance.now();
   let rateStart = started;
@@ -179,7 +177,21 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
     if (signal?.aborted) throw signal.reason instanceof AbortError ? signal.reason : new AbortError('the upload was aborted', { cause: signal.reason });
   };
 
-  const send = async (off: number, first: boolean): Promise<InFlight> => {
+  /** An answer or an error has come for `entry`. */
+  const settle = (entry: InFlight): void => {
+    entry.settled = true;
+    if (entry.abandoned) {
+      ghosts--;
+      wake?.(); // its buffer on the device is free again
+      return;
+    }
+    if (entry.done) return;
+    events.push(entry);
+    wake?.();
+  };
+
+  /** Sends the chunk at `off`; synchronous when the source can read without waiting (a buffer). */
+  const send = (off: number, first: boolean): InFlight | Promise<InFlight> => {
     const fields = spec.fields(off, first); // built once: sized, then sent
     let len = 0;
     if (total > 0) {
@@ -188,27 +200,28 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
       if (opts.chunkSize !== undefined) len = Math.min(len, opts.chunkSize);
       if (first && spec.minFirstChunk) len = Math.min(fit, Math.max(len, spec.minFirstChunk));
     }
-    const data = await spec.source.read(off, len);
+    const src = spec.source;
+    if (src.readSync) return launch(off, len, first, fields, src.readSync(off, len));
+    return src.read(off, len).then((data) => launch(off, len, first, fields, data));
+  };
+
+  const launch = (off: number, len: number, first: boolean, fields: CborMap, data: Buffer): InFlight => {
     sent += data.length;
-    const entry: InFlight = { off, len, expected: off + len, first, abandoned: false, done: false, settled: false };
-    const push = (ev: Settled): void => {
-      entry.settled = true;
-      if (entry.abandoned) {
-        ghosts--;
-        wake?.(); // its buffer on the device is free again
-        return;
-      }
-      if (entry.done) return;
-      events.push(ev);
-      wake?.();
-    };
+    const entry: InFlight = { off, len, expected: off + len, first, abandoned: false, done: false, settled: false, rsp: undefined, err: undefined };
     // The first chunk waits for the erase; an image's last one for the device's check of the
     // whole image (Zephyr hashes the slot to answer `match`). A last chunk timed out too early
     // would be resent to a device that has already finished, which answers 0.
     const deadline = first ? spec.firstTimeoutMs : off + len === total && spec.lastTimeoutMs !== undefined ? spec.lastTimeoutMs : opts.timeoutMs;
-    spec.send({ ...fields, data }, deadline, signal).then(
-      (rsp) => push({ entry, rsp }),
-      (err: unknown) => push({ entry, err }),
+    fields.data = data;
+    spec.send(fields, deadline, signal).then(
+      (rsp) => {
+        entry.rsp = rsp;
+        settle(entry);
+      },
+      (err: unknown) => {
+        entry.err = err;
+        settle(entry);
+      },
     );
     return entry;
   };
@@ -258,8 +271,8 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
     publishTransferProgress(transferId, 'upload', p);
   };
 
-  /** The device's offset from an answer, or `'lost'` when the chunk must count as lost. */
-  const outcome = async (ev: Settled): Promise<number | { lost: unknown }> => {
+  /** The device's offset from an answer, or `{ lost }` when the chunk must count as lost; a promise only when the device must be asked (`recover`). */
+  const outcome = (ev: InFlight): number | { lost: unknown } | Promise<number> => {
     if (ev.rsp === undefined) {
       if (ev.err instanceof SmpTimeoutError) return { lost: ev.err };
       throw ev.err;
@@ -282,11 +295,13 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
       if (needFirst) {
         if (inflight.length === 0 && ghosts < window) {
           await spec.beforeFirst?.();
-          inflight = [await send(0, true)];
+          const e = send(0, true);
+          inflight = [e instanceof Promise ? await e : e];
         }
       } else {
         while (inflight.length + ghosts < window && next < total) {
-          const e = await send(next, false);
+          const sending = send(next, false);
+          const e = sending instanceof Promise ? await sending : sending;
           inflight.push(e);
           next = e.expected;
         }
@@ -300,10 +315,10 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
         wake = undefined;
         continue;
       }
-      const ev = events.shift()!;
-      const e = ev.entry;
+      const e = events.shift()!;
       if (e.abandoned || e.done) continue;
-      const r = await outcome(ev);
+      const found = outcome(e);
+      const r = found instanceof Promise ? await found : found;
 
       if (typeof r !== 'number') {
         if (r.lost instanceof SmpTimeoutError) timeouts++;
@@ -340,7 +355,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
         rateBase = acked;
         report();
         if (acked >= total) {
-          spec.onComplete?.(ev.rsp!);
+          spec.onComplete?.(e.rsp!);
           break;
         }
         continue;
@@ -350,10 +365,12 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
         // The device has everything up to r, so every chunk before this one landed too.
         acked = r;
         rewindsWithoutProgress = 0;
-        inflight = inflight.filter((x) => {
+        let kept = 0; // in place: this runs for every answer
+        for (const x of inflight) {
           if (x.expected <= r) x.done = true;
-          return !x.done;
-        });
+          if (!x.done) inflight[kept++] = x;
+        }
+        inflight.length = kept;
         cleanRun++;
         if (fixedWindow === undefined) {
           if (window < ceiling) window++;
@@ -364,7 +381,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
         }
         report();
         if (acked >= total) {
-          spec.onComplete?.(ev.rsp!);
+          spec.onComplete?.(e.rsp!);
           break;
         }
         continue;
@@ -384,7 +401,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
       else noteRewind();
       report();
       if (acked >= total && total > 0) {
-        spec.onComplete?.(ev.rsp!);
+        spec.onComplete?.(e.rsp!);
         break;
       }
     }

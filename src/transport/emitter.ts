@@ -5,23 +5,27 @@
  */
 import type { TransportEvents } from './transport.js';
 
+type Listener = (arg?: unknown) => void;
+
 export class TransportEmitter {
-  readonly #listeners: { [E in keyof TransportEvents]: Set<TransportEvents[E]> } = {
-    packet: new Set(),
-    error: new Set(),
-    close: new Set(),
-  };
+  // Copy on write: `on` and its undo replace the array, so `emit` walks the listeners of the
+  // moment without copying them for every packet.
+  readonly #listeners: Record<keyof TransportEvents, readonly Listener[]> = { packet: [], error: [], close: [] };
 
   on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]): () => void {
-    const set = this.#listeners[event] as Set<TransportEvents[E]>;
-    set.add(listener);
-    return () => set.delete(listener);
+    const l = listener as Listener;
+    if (!this.#listeners[event].includes(l)) this.#listeners[event] = [...this.#listeners[event], l];
+    return () => {
+      this.#listeners[event] = this.#listeners[event].filter((x) => x !== l);
+    };
   }
 
   emit<E extends keyof TransportEvents>(event: E, ...args: Parameters<TransportEvents[E]>): void {
-    for (const l of [...this.#listeners[event]] as Array<(...a: unknown[]) => void>) {
+    const list = this.#listeners[event];
+    const arg: unknown = args[0]; // every transport event carries at most one argument
+    for (let i = 0; i < list.length; i++) {
       try {
-        l(...args);
+        list[i]!(arg);
       } catch (e) {
         // A listener's bug must not break the read loop; report it out of band.
         queueMicrotask(() => {
