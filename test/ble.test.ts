@@ -287,6 +287,28 @@ describe('BLE transport against the simulated SMP GATT server', () => {
   });
 });
 
+describe('BleTransport over a link whose stack reports a failed write before the disconnect', () => {
+  test('the send fails typed and the transport is closed at once, with an error and a close event', async () => {
+    const events: string[] = [];
+    const link = {
+      mtu: 247,
+      write: () => Promise.reject(new Error('ATT write command refused')),
+      onNotification: () => () => undefined,
+      onDisconnect: () => () => undefined,
+      disconnect: () => Promise.resolve(),
+    };
+    const t = new BleTransport(link, { id: 'x', name: 'dev', rssi: -40, smp: true });
+    t.on('error', (e) => events.push(`error: ${e.message}`));
+    t.on('close', () => events.push('close'));
+    await assert.rejects(t.send(Buffer.from(packet(2, 1, 8))), (e: unknown) => e instanceof McuMgrError && e.code === 'SMP_ERR_TRANSPORT' && /ATT write command refused/.test(e.message));
+    assert.equal(t.closed, true);
+    assert.equal(events.length, 2);
+    assert.match(events[0]!, /^error: the BLE link to dev dropped \(a write failed: ATT write command refused\)/);
+    assert.equal(events[1], 'close');
+    await assert.rejects(t.send(Buffer.from(packet(2, 2, 8))), (e: unknown) => e instanceof McuMgrError && e.code === 'SMP_ERR_CLOSED');
+  });
+});
+
 describe('ble: connection strings', () => {
   test('name, address, peripheral id, scanTimeout; round trip', () => {
     assert.deepEqual(parseConnection('ble:Zephyr'), { kind: 'ble', target: 'Zephyr', client: {} });

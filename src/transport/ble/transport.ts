@@ -126,7 +126,12 @@ export class BleTransport implements Transport {
     // The chain goes on after a failed write; the failure belongs to this send only.
     this.#writing = run.catch(() => undefined);
     return run.catch((e: unknown) => {
-      throw e instanceof SmpClosedError ? e : new TransportError(`BLE write failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+      if (e instanceof SmpClosedError) throw e;
+      const msg = (e as Error)?.message ?? String(e);
+      // A write without response fails only when the connection is gone; the stack's disconnect
+      // event may come later, so the link is closed now and the caller sees it closed.
+      this.#dropped(`a write failed: ${msg}`);
+      throw new TransportError(`BLE write failed: ${msg}`, { cause: e });
     });
   }
 
