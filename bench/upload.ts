@@ -60,8 +60,8 @@ const UART: Link = {
 const USB: Link = {
   name: 'usb',
   bytesPerSec: 1_000_000,
-  sim: { transport: 'pty', encoding: 'console', baudRate: 10_000_000, latencyMs: 1, limits: { lineBufCount: 1024 } },
-  device: { netbufSize: Number(values['usb-netbuf']), netbufCount: 4, requestMs: 2, writeBytesPerMs: 1000 },
+  sim: { transport: 'pty', encoding: 'console', baudRate: 10_000_000, latencyMs: 1 },
+  device: { netbufSize: Number(values['usb-netbuf']), netbufCount: 4, lineBufCount: 1024, requestMs: 2, writeBytesPerMs: 1000 },
   flashBytesPerSec: 1_000_000,
   requestMs: 2,
   imageKiB: Number(values['usb-kib']),
