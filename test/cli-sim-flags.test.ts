@@ -61,12 +61,12 @@ test('sim --json-lines: one line per device; --netbuf-size/--netbuf-count answer
   }
 });
 
-test('sim --personality mcuboot over a PTY: mcumgr flash uploads in recovery and the board boots the new image', { skip }, async () => {
+test('sim --personality mcuboot --wait-for-dfu over a PTY: mcumgr flash uploads in recovery, waits out the DFU wait, and the board boots the new image', { skip }, async () => {
   const dir = tempDir();
   const image = buildImage({ size: 5000, version: '7.8.9', seed: 5 });
   const path = join(dir, 'app.bin');
   writeFileSync(path, image);
-  const sim = await startSim(['--personality', 'mcuboot', '--transport', 'pty', '--baud', '1000000', '--no-slot-info', '--no-mcumgr-params', '--json-lines'], 1);
+  const sim = await startSim(['--personality', 'mcuboot', '--transport', 'pty', '--baud', '1000000', '--no-slot-info', '--no-mcumgr-params', '--wait-for-dfu', '--json-lines'], 1);
   try {
     const dev = JSON.parse(sim.lines[0]!);
     assert.equal(dev.personality, 'mcuboot');
@@ -87,4 +87,10 @@ test('sim: MCUboot flags on a Zephyr device are refused with the fix', { skip },
   const run = await runCli(['sim', '--no-echo']);
   assert.equal(run.code, 2, run.stderr);
   assert.match(run.stderr, /MCUboot options: add --personality mcuboot/);
+  const wait = await runCli(['sim', '--wait-for-dfu', '300']);
+  assert.equal(wait.code, 2, wait.stderr);
+  assert.match(wait.stderr, /--wait-for-dfu are MCUboot options/);
+  const zero = await runCli(['sim', '--personality', 'mcuboot', '--wait-for-dfu', '0']);
+  assert.equal(zero.code, 2, zero.stderr);
+  assert.match(zero.stderr, /--wait-for-dfu/);
 });

@@ -8,6 +8,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { MCUmgrClient } from '../src/client.js';
+import { VerifyError } from '../src/errors.js';
 import { startSimulator } from '../src/sim/simulator.js';
 import { ptyAvailable } from '../src/sim/pty.js';
 import type { McubootBoard, McubootBoardOptions } from '../src/sim/device/index.js';
@@ -54,4 +55,37 @@ describe('the client against an MCUboot board', () => {
       });
     }
   }
+});
+
+describe('the client against an MCUboot board built with BOOT_SERIAL_WAIT_FOR_DFU', () => {
+  test('the quiet period after the reset outlasts the wait: the application boots the new image', async () => {
+    const sim = await startSimulator({ personality: 'mcuboot', transport: 'memory', device: { slotSize: SLOT, waitForDfuMs: 300 }, bootMs: 20 });
+    const client = MCUmgrClient.fromTransport(sim.transport!, { timeoutMs: 2000, version: 0 });
+    try {
+      const r = await client.firmwareUpdate(IMAGE, { resetQuietMs: 600, reconnectTimeoutMs: 8000 });
+      assert.equal(r.step, 'done');
+      assert.equal(sim.personality, 'zephyr');
+      assert.equal((sim.device as McubootBoard).recoveryReason, undefined);
+    } finally {
+      await client.close();
+      await sim.close();
+    }
+  });
+
+  test('a poll inside the wait keeps the board in recovery: a VerifyError that names the option, nothing confirmed', async () => {
+    const sim = await startSimulator({ personality: 'mcuboot', transport: 'memory', device: { slotSize: SLOT, waitForDfuMs: 2000 }, bootMs: 20 });
+    const client = MCUmgrClient.fromTransport(sim.transport!, { timeoutMs: 2000, version: 0 });
+    try {
+      await assert.rejects(client.firmwareUpdate(IMAGE, { resetQuietMs: 400, reconnectTimeoutMs: 8000 }), (e: unknown) => e instanceof VerifyError && /BOOT_SERIAL_WAIT_FOR_DFU/.test(e.message));
+      const board = sim.device as McubootBoard;
+      assert.equal(board.recoveryReason, 'dfu-request');
+      await new Promise((r) => setTimeout(r, 1800));
+      assert.equal(sim.personality, 'mcuboot', 'caught: the wait no longer ends');
+      // The recovery upload itself landed: the primary slot holds the new image, valid, unconfirmed by anyone.
+      assert.equal(board.slots()[0]!.version, '4.5.6');
+    } finally {
+      await client.close();
+      await sim.close();
+    }
+  });
 });

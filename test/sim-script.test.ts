@@ -270,6 +270,84 @@ describe('a board: MCUboot recovery, then the application in the primary slot af
   });
 });
 
+describe('a board built with BOOT_SERIAL_WAIT_FOR_DFU (boot/zephyr/main.c, boot_serial_check_start)', () => {
+  // WRITE os 1 (console echo control): MCUboot answers rc 0, the application (without the shell) rc 8.
+  const ECHO_CTRL = (): Buffer => req(Op.WRITE, 0, 1);
+
+  test('silence through the wait starts the application; a request in it keeps recovery for good; a bad header does not', async () => {
+    const { sim, wire } = await open('memory', { personality: 'mcuboot', device: { slotSize: SLOT, waitForDfuMs: 250 } });
+    try {
+      const board = sim.device as McubootBoard;
+      assert.equal(board.bootWaitMs, undefined, 'power-up state is recovery, not a wait');
+      sim.link.resetNow();
+      await sleep(60);
+      assert.equal(sim.personality, 'mcuboot');
+      assert.equal(board.recoveryReason, 'wait-for-dfu');
+      assert.equal(board.bootWaitMs, 250);
+      await sleep(350);
+      assert.equal(sim.personality, 'zephyr', 'nothing came: MCUboot started the application');
+      assert.deepEqual(await ask(wire, ECHO_CTRL()), { rc: 8 });
+
+      sim.link.resetNow();
+      await sleep(60);
+      assert.deepEqual(await ask(wire, ECHO_CTRL()), { rc: 0 }, 'MCUboot answers inside the wait');
+      assert.equal(board.recoveryReason, 'dfu-request');
+      await sleep(350);
+      assert.equal(sim.personality, 'mcuboot', 'the request kept it in recovery');
+      assert.deepEqual(await ask(wire, ECHO_CTRL()), { rc: 0 });
+
+      sim.link.resetNow();
+      await sleep(60);
+      const bad = req(Op.WRITE, 0, 1);
+      bad[0] = (bad[0]! & ~0x07) | 1; // a read answer's op: boot_serial_input drops it
+      assert.deepEqual(await wire.ask(bad, 80), []);
+      assert.equal(board.recoveryReason, 'wait-for-dfu');
+      await sleep(300);
+      assert.equal(sim.personality, 'zephyr');
+    } finally {
+      await wire.close();
+    }
+  });
+
+  test('an invalid primary: the wait ends in recovery all the same (BOOT_SERIAL_NO_APPLICATION)', async () => {
+    const { sim, wire } = await open('memory', { personality: 'mcuboot', device: { slotSize: SLOT, waitForDfuMs: 100 } });
+    try {
+      const board = sim.device as McubootBoard;
+      board.flash.write(0, 40, Buffer.alloc(8, 0));
+      sim.link.resetNow();
+      await sleep(250);
+      assert.equal(sim.personality, 'mcuboot');
+      assert.equal(board.recoveryReason, 'no-image');
+      assert.equal(board.bootWaitMs, undefined);
+    } finally {
+      await wire.close();
+    }
+  });
+
+  test('the retained boot mode is read after boot_go: a test image is swapped in, then recovery', async () => {
+    const { sim, wire } = await open('memory', { personality: 'mcuboot', device: { slotSize: SLOT, startInApp: true, app: { resetBootMode: true } } });
+    try {
+      const board = sim.device as McubootBoard;
+      assert.equal(sim.personality, 'zephyr');
+      const img = buildImage({ version: '7.0.1', bodySize: 2000 });
+      for (let off = 0; off < img.length; off += 256) {
+        const r = (await ask(wire, req(Op.WRITE, 1, 1, { ...(off === 0 ? { image: 0, len: img.length } : {}), off, data: img.subarray(off, off + 256) }))) as { off: number };
+        assert.ok(r.off > off);
+      }
+      const hash = Buffer.from(board.slots().find((s) => s.slot === 1)!.hash!, 'hex');
+      const st = (await ask(wire, req(Op.WRITE, 1, 0, { hash, confirm: false }))) as { images: Array<{ slot: number; pending?: boolean }> };
+      assert.equal(st.images.find((i) => i.slot === 1)!.pending, true);
+      assert.deepEqual(await ask(wire, req(Op.WRITE, 0, 5, { boot_mode: 1 })), {});
+      await sleep(400);
+      assert.equal(sim.personality, 'mcuboot');
+      assert.equal(board.recoveryReason, 'boot-mode');
+      assert.equal(board.slots()[0]!.version, '7.0.1', 'the swap ran before the boot mode was read');
+    } finally {
+      await wire.close();
+    }
+  });
+});
+
 // ------------------------------------------------------------------ Zephyr points
 
 const FIXED = Date.UTC(2030, 0, 2, 3, 4, 5, 7);

@@ -35,6 +35,7 @@ interface SimFlags {
   imageHash: boolean;
   rawInputTimeout?: string | boolean;
   holdRecovery?: boolean;
+  waitForDfu?: string | boolean;
 }
 
 /** The device options the flags ask for (MCUboot's apply to `--personality mcuboot` only). */
@@ -45,14 +46,16 @@ function deviceOptions(o: SimFlags): Record<string, unknown> {
     if (o.personality === 'mcuboot') dev.app = { fsSize };
     else dev.fsSize = fsSize;
   }
-  const mcubootOnly = !o.echo || !o.mcumgrParams || !o.slotInfo || !o.imageState || !o.imageHash || (o.rawInputTimeout !== undefined && o.rawInputTimeout !== true) || o.holdRecovery;
+  const mcubootOnly = !o.echo || !o.mcumgrParams || !o.slotInfo || !o.imageState || !o.imageHash || (o.rawInputTimeout !== undefined && o.rawInputTimeout !== true) || o.holdRecovery || o.waitForDfu !== undefined;
   if (o.personality !== 'mcuboot') {
-    if (mcubootOnly) throw new CliUsageError('--no-echo, --no-mcumgr-params, --no-slot-info, --no-image-state, --no-image-hash, --raw-input-timeout and --hold-recovery are MCUboot options: add --personality mcuboot');
+    if (mcubootOnly) throw new CliUsageError('--no-echo, --no-mcumgr-params, --no-slot-info, --no-image-state, --no-image-hash, --raw-input-timeout, --hold-recovery and --wait-for-dfu are MCUboot options: add --personality mcuboot');
     return dev;
   }
   Object.assign(dev, { echo: o.echo, mcumgrParams: o.mcumgrParams, slotInfo: o.slotInfo, imageState: o.imageState, imageHash: o.imageHash, holdRecovery: o.holdRecovery ?? false });
   if (o.rawInputTimeout === false) dev.rawInputTimeout = false;
   else if (typeof o.rawInputTimeout === 'string') dev.rawInputTimeoutMs = parseUint('--raw-input-timeout', o.rawInputTimeout, 1, 3_600_000);
+  if (o.waitForDfu === true) dev.waitForDfuMs = 500;
+  else if (typeof o.waitForDfu === 'string') dev.waitForDfuMs = parseUint('--wait-for-dfu', o.waitForDfu, 1, 3_600_000);
   return dev;
 }
 
@@ -79,6 +82,7 @@ export function registerSim(program: Command, ctx: CliContext): void {
     .option('--raw-input-timeout <ms>', 'MCUboot: BOOT_SERIAL_RAW_PROTOCOL_INPUT_TIMEOUT_MS (default 3000)')
     .option('--no-raw-input-timeout', 'MCUboot: build without BOOT_SERIAL_RAW_PROTOCOL_INPUT_TIMEOUT')
     .option('--hold-recovery', 'MCUboot: the recovery button stays held, so a reset enters recovery again')
+    .option('--wait-for-dfu [ms]', 'MCUboot: BOOT_SERIAL_WAIT_FOR_DFU: after a reset, listen this long (default 500) before starting the application')
     .option('--json-lines', 'print one JSON line per device as soon as it is ready')
     .option('--host <addr>', 'UDP: address to bind', '127.0.0.1')
     .option('--seed <n>', 'seed of the fault streams')

@@ -42,4 +42,12 @@ export interface SimDeviceCore {
   handle(packet: Buffer, via: string): DeviceStep;
   /** Power-cycles the device: runs the boot decision (MCUboot swap), drops upload/file contexts. */
   reboot(): void;
+  /**
+   * Set after a reboot while the firmware listens before it decides what runs (MCUboot's
+   * `BOOT_SERIAL_WAIT_FOR_DFU`): ms from the reboot. The link then calls {@link endBootWait}
+   * that long after the reboot.
+   */
+  readonly bootWaitMs?: number | undefined;
+  /** Ends that wait with no request taken; true when other firmware runs now (the link re-reads the limits). */
+  endBootWait?(): boolean;
 }

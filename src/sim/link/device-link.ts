@@ -5,8 +5,7 @@
  * write its answers back through the wire. See `index.ts` for what is modelled.
  * @module
  */
-import type { DeviceStep, SimDeviceCore } from '../types.js';
-import type { DeviceLimits } from '../types.js';
+import type { DeviceLimits, DeviceStep, SimDeviceCore } from '../types.js';
 import { FaultInjector, type FaultLogEntry, type UnitStyle } from '../faults.js';
 import type { LinkMode, LinkOptions, LinkStats } from './types.js';
 import { resolveLimits, resolveLinkOptions, type ResolvedLink } from './options.js';
@@ -186,23 +185,7 @@ export class DeviceLink {
   /** A snapshot of the counters. */
   stats(): LinkStats {
     this.#cobs?.sync();
-    const s = this.#st.stats;
-    return {
-      seed: this.faults.seed,
-      uptimeMs: this.elapsed(),
-      bytesToDevice: s.bytesToDevice,
-      bytesToHost: s.bytesToHost,
-      requests: s.requests,
-      handled: s.handled,
-      responses: s.responses,
-      maxWaiting: s.maxWaiting,
-      netbufFree: this.#st.netbufFree,
-      resets: s.resets,
-      coreErrors: s.coreErrors,
-      drops: { ...s.drops },
-      frames: { ...s.frames },
-      faults: this.faults.stats(),
-    };
+    return this.#st.snapshot({ seed: this.faults.seed, uptimeMs: this.elapsed(), faults: this.faults.stats() });
   }
 
   /** The log of injected faults (oldest first). */
@@ -420,15 +403,20 @@ export class DeviceLink {
 
   /** Power cycle at `t`: the core reboots, buffers and queues are lost, output stops, boot silence. */
   #reboot(t: number, reason: string, injected: boolean): void {
-    const st = this.#st;
-    st.gen++;
-    st.stats.resets++;
+    this.#st.stats.resets++;
     if (injected) this.faults.noteReset(reason);
     try {
       this.core.reboot();
     } catch (e) {
       this.#coreError(e);
     }
+    this.#boot(t);
+  }
+
+  /** Other firmware starts at `t` (after a reboot, or MCUboot jumping to the application). */
+  #boot(t: number): void {
+    const st = this.#st;
+    st.gen++;
     this.#retarget();
     st.reset();
     this.#console.reset(t);
@@ -440,6 +428,18 @@ export class DeviceLink {
     if (banner) {
       this.#sched.schedule(this.#bootUntil, st.gen, (tb) => {
         this.#uart.write(banner, tb, undefined);
+      });
+    }
+    const wait = this.core.bootWaitMs;
+    if (wait !== undefined && this.core.endBootWait) {
+      this.#sched.schedule(t + wait, st.gen, (tw) => {
+        let started = false;
+        try {
+          started = this.core.endBootWait!();
+        } catch (e) {
+          this.#coreError(e);
+        }
+        if (started) this.#boot(tw);
       });
     }
   }

@@ -97,6 +97,12 @@ export class DeviceState {
     return false;
   }
 
+  /** A copy of the counters, with what the link adds (seed, uptime, faults). */
+  snapshot(extra: Pick<LinkStats, 'seed' | 'uptimeMs' | 'faults'>): LinkStats {
+    const s = this.stats;
+    return { seed: extra.seed, uptimeMs: extra.uptimeMs, ...s, netbufFree: this.netbufFree, drops: { ...s.drops }, frames: { ...s.frames }, faults: extra.faults };
+  }
+
   /** A power cycle: every buffer back in the pool, nothing queued. */
   reset(): void {
     this.netbufFree = this.limits.netbufCount;
