@@ -16,3 +16,10 @@ export function describe(v: unknown): string {
   if (typeof v === 'function') return 'a function';
   return `an object (${Object.prototype.toString.call(v).slice(8, -1)})`;
 }
+
+/** A byte count for people: `850 B`, `12.3 KiB`, `1.25 MiB`. */
+export function fmtBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
+}

@@ -68,8 +68,12 @@ function brand(err: object, code: McumgrErrorCode): void {
   Object.defineProperty(err, errorBrand(code), { value: true, configurable: true });
 }
 
-function codesOf(cls: Function, codes: readonly McumgrErrorCode[]): void {
+/** The package's error classes by name, for {@link deserializeError}; filled by {@link codesOf}. */
+const classes = new Map<string, new (...a: any[]) => McuMgrError>();
+
+function codesOf(cls: new (...a: any[]) => McuMgrError, codes: readonly McumgrErrorCode[]): void {
   Object.defineProperty(cls, OWN_BRANDS, { value: codes.map(errorBrand) });
+  classes.set(cls.name, cls);
 }
 
 /**
@@ -270,24 +274,9 @@ export function serializeError(err: unknown): SerializedError {
   return { name: 'Error', code: 'ERR_UNKNOWN', message: String(err) };
 }
 
-const classes: Record<string, new (...a: any[]) => McuMgrError> = {
-  McuMgrError,
-  SmpTimeoutError,
-  SmpDeviceError,
-  SmpFrameError,
-  SmpResponseError,
-  SmpClosedError,
-  TransportError,
-  SmpFrameSizeError,
-  ImageFormatError,
-  VerifyError,
-  ImageStateError,
-  AbortError,
-};
-
 /** Rebuilds an error sent by {@link serializeError} as an instance of the library's class. */
 export function deserializeError(data: SerializedError): Error {
-  const Cls = classes[data.name];
+  const Cls = classes.get(data.name);
   let err: Error;
   if (Cls) {
     err = Object.create(Cls.prototype) as Error;

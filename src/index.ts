@@ -192,6 +192,10 @@ export {
   type TransferEvent,
   type TransferEventStream,
   type TransferHooks,
+  checkImageFits,
+  slotLimit,
+  type SlotFit,
+  type SlotInfoSource,
 } from './workflows/index.js';
 
 /* MCUboot images ----------------------------------------------------------------------------- */
@@ -208,6 +212,7 @@ export {
   type BulkJob,
   type BulkOptions,
   type BulkProgressEvent,
+  type BulkProgressFigures,
   type BulkReport,
   type BulkStep,
   type BulkTarget,

@@ -12,7 +12,7 @@ import { buildImage } from '../src/image/index.js';
 import { MCUmgrClient } from '../src/client.js';
 import { bulkFlash, BulkProgressTally, type BulkProgressEvent } from '../src/bulk/index.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
-import { SmpDeviceError, AbortError } from '../src/errors.js';
+import { SmpDeviceError, AbortError, McuMgrError } from '../src/errors.js';
 import { explainError } from '../src/cli/hints.js';
 import { barLabels } from '../src/cli/labels.js';
 import { oneJson, runCli, spawnCli, tempDir } from './cli-util.js';
@@ -75,6 +75,42 @@ describe('errors that name the fix (through the mcumgr entry point)', { concurre
       } finally {
         await c.close();
       }
+    });
+  });
+
+  test('firmwareUpdate (and so mcumgr flash and bulk) refuses it too, before the upload; checkSlotSize: false leaves it to the device', async () => {
+    const big = image('too-big-flash.bin', 300_000);
+    await withSim({ transport: 'udp', seed: 1 }, async (s) => {
+      const j = oneJson(await runCli(['-c', s.connection, 'flash', big, '--json']));
+      assert.equal(j.error.code, 'IMAGE_ERR_TOO_LARGE');
+      assert.match(j.error.message, /but slot 1 of image 0 is 256\.0 KiB \(262144 bytes\): nothing was uploaded/);
+      const c = await MCUmgrClient.connect(s.connection);
+      try {
+        const steps: string[] = [];
+        await assert.rejects(
+          c.firmwareUpdate(big, { onStep: (st) => steps.push(st) }),
+          (e: unknown) => e instanceof McuMgrError && e.code === 'IMAGE_ERR_TOO_LARGE',
+        );
+        assert.deepEqual(steps, ['validate', 'check'], 'refused in the check step, no upload started');
+        assert.deepEqual((await c.image.state()).map((x) => x.slot), [0], 'nothing was written to slot 1');
+        // Without the check the device's own one answers at the first chunk (img_mgmt: image too large).
+        await assert.rejects(c.firmwareUpdate(big, { checkSlotSize: false }), (e: unknown) => e instanceof McuMgrError && e.code !== 'IMAGE_ERR_TOO_LARGE');
+      } finally {
+        await c.close();
+      }
+    });
+  });
+
+  test('fs upload to a device whose file system fills up: it stops at the first failed write and says why (CLI)', async () => {
+    const file = join(dir, 'big.bin');
+    writeFileSync(file, Buffer.alloc(200_000, 0x5a));
+    await withSim({ transport: 'udp', seed: 1, device: { fsSize: 64 * 1024 } }, async (s) => {
+      const r = await runCli(['-c', s.connection, 'fs', 'upload', file, '/lfs/big.bin']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /FS_MGMT_ERR_FILE_WRITE_FAILED/);
+      assert.match(r.stderr, /could not write the file at offset \d+ of 200000, most often because its file system is full/);
+      const at = Number(/at offset (\d+) of/.exec(r.stderr)![1]);
+      assert.ok(at <= 64 * 1024, `stopped at the limit, not after it (${at})`);
     });
   });
 

@@ -18,6 +18,7 @@ export type {
   BulkJob,
   BulkOptions,
   BulkProgressEvent,
+  BulkProgressFigures,
   BulkReport,
   BulkStep,
   BulkTarget,

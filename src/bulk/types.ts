@@ -92,15 +92,8 @@ export type BulkTarget =
       options?: BulkDeviceOptions;
     };
 
-/** A progress report of one device (at most ten a second per device, plus the final one). */
-export interface BulkProgressEvent {
-  /** Position of the device in the targets list. */
-  index: number;
-  /** Its connection string. */
-  target: string;
-  name: string;
-  /** `queued`, `running`, `retrying` (a failed attempt will be retried), and finally `ok` or `failed`. */
-  state: 'queued' | 'running' | 'retrying' | 'ok' | 'failed';
+/** The figures of a progress report, as a worker takes them and the main thread passes them on. */
+export interface BulkProgressFigures {
   step: BulkStep;
   /** Extra words about the step (e.g. `already installed`). */
   detail?: string;
@@ -118,6 +111,17 @@ export interface BulkProgressEvent {
   attempt: number;
   /** Wall-clock time of the report (`Date.now()` scale, ms), taken where it was made. */
   at: number;
+}
+
+/** A progress report of one device (at most ten a second per device, plus the final one). */
+export interface BulkProgressEvent extends BulkProgressFigures {
+  /** Position of the device in the targets list. */
+  index: number;
+  /** Its connection string. */
+  target: string;
+  name: string;
+  /** `queued`, `running`, `retrying` (a failed attempt will be retried), and finally `ok` or `failed`. */
+  state: 'queued' | 'running' | 'retrying' | 'ok' | 'failed';
   /** The failure, on the final event of a device that failed. */
   error?: Error;
 }
@@ -236,19 +240,9 @@ export interface WorkerTask {
 export type ToWorker = { type: 'abort'; reason: 'deadline' | 'abort' };
 
 /** Worker → main thread: a progress snapshot (throttled). */
-export interface ProgressMessage {
+export interface ProgressMessage extends BulkProgressFigures {
   type: 'progress';
   state: 'running' | 'retrying';
-  step: BulkStep;
-  detail?: string;
-  bytes: number;
-  total: number;
-  rate: number;
-  window: number;
-  rewinds: number;
-  timeouts: number;
-  attempt: number;
-  at: number;
 }
 
 /** Worker → main thread (the first message also tells that the task has started). */

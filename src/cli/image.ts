@@ -10,7 +10,7 @@ import type { UpdateStep } from '../workflows/index.js';
 import { action, checkLocalInput, parseHash, parseUint, readLocal, type CliContext } from './context.js';
 import { CliUsageError, fmtBytes, fmtRate, table, type Output } from './output.js';
 import { uploadSummary } from './transfer-text.js';
-import { checkImageFits } from './slot-fit.js';
+import { checkImageFits } from '../workflows/slot-fit.js';
 
 /** The flags of a slot as short words (`active confirmed pending permanent bootable`). */
 export function slotFlags(s: ImageSlotState): string {
@@ -242,8 +242,6 @@ export function registerImage(program: Command, ctx: CliContext): void {
           let r;
           try {
             r = await env.device(async (c) => {
-              const fit = await checkImageFits(c, bytes.length, imageNo);
-              env.out.debug(`image size ${bytes.length} bytes; ${fit.source}`);
               return c.firmwareUpdate(bytes, {
                 mode: o.mode as 'test' | 'confirm',
                 parsed: info,

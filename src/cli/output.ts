@@ -7,6 +7,10 @@
  */
 import cliProgress from 'cli-progress';
 import { McuMgrError, SmpDeviceError, SmpTimeoutError, VerifyError, ImageFormatError } from '../errors.js';
+import { fmtBytes } from '../describe.js';
+
+/** A byte count for people (from the base layer, shared with the workflows' messages). */
+export { fmtBytes };
 
 /** Exit codes of the `mcumgr` command. */
 export const ExitCode = {
@@ -295,13 +299,6 @@ function defaultHuman(v: unknown): string {
   if (v === undefined || v === null) return '';
   if (typeof v === 'string') return v;
   return JSON.stringify(toJsonValue(v), null, 2);
-}
-
-/** Formats a byte count: `512 B`, `12.3 KiB`, `4.00 MiB`. */
-export function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
 }
 
 /** Formats a rate in bytes/s: `850 B/s`, `12.3 KiB/s`. */

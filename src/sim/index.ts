@@ -39,6 +39,7 @@ export { Rng, createRng, hashSeed, type Seed } from './rng.js';
 export { serveMemory, type ServeMemoryOptions, type SimMemoryTransport } from './serve-memory.js';
 export { servePty, type ServePtyOptions, type SimPtyServer } from './serve-pty.js';
 export { serveUdp, type ServeUdpOptions, type SimUdpServer } from './serve-udp.js';
+export type { SimServer } from './server.js';
 export {
   startSimulator,
   createDevice,

@@ -6,8 +6,9 @@
  */
 import { createPty, type Pty } from './pty.js';
 import { checkEncoding, type SerialEncoding } from '../transport/framing.js';
-import { DeviceLink, type LinkOptions, type LinkStats } from './link/index.js';
+import { DeviceLink, type LinkOptions } from './link/index.js';
 import type { SimDeviceCore } from './types.js';
+import type { SimServer } from './server.js';
 
 /** Options of {@link servePty}. */
 export type ServePtyOptions = Omit<LinkOptions, 'mode' | 'onOutput'> & {
@@ -18,7 +19,7 @@ export type ServePtyOptions = Omit<LinkOptions, 'mode' | 'onOutput'> & {
 };
 
 /** A running PTY server of a simulated device. */
-export interface SimPtyServer {
+export interface SimPtyServer extends SimServer {
   /** Slave path to give the client, e.g. `/dev/pts/5`. */
   readonly path: string;
   /** The encoding spoken. */
@@ -27,16 +28,6 @@ export interface SimPtyServer {
   readonly baudRate: number;
   /** Connection string for the client, e.g. `serial:/dev/pts/5?baud=115200&encoding=console` (no `baud` when unpaced). */
   readonly connection: string;
-  /** The link model (stats, fault log, resets). */
-  readonly link: DeviceLink;
-  /** The device's protocol core. */
-  readonly device: SimDeviceCore;
-  /** The link's counters. */
-  stats(): LinkStats;
-  /** Lets the process exit while the PTY is open. */
-  unref(): void;
-  /** Closes the PTY (a client then reads a hangup). Idempotent. */
-  close(): Promise<void>;
 }
 
 /**

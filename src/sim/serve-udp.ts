@@ -6,8 +6,9 @@
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { DeviceLink, type LinkOptions, type LinkStats } from './link/index.js';
+import { DeviceLink, type LinkOptions } from './link/index.js';
 import type { SimDeviceCore } from './types.js';
+import type { SimServer } from './server.js';
 
 /** Options of {@link serveUdp}. */
 export type ServeUdpOptions = Omit<LinkOptions, 'mode' | 'onOutput' | 'via'> & {
@@ -18,23 +19,13 @@ export type ServeUdpOptions = Omit<LinkOptions, 'mode' | 'onOutput' | 'via'> & {
 };
 
 /** A running UDP server of a simulated device. */
-export interface SimUdpServer {
+export interface SimUdpServer extends SimServer {
   /** The bound address. */
   readonly address: string;
   /** The bound port. */
   readonly port: number;
   /** Connection string for the client, e.g. `udp:127.0.0.1:40123` (IPv6 in brackets). */
   readonly connection: string;
-  /** The link model (stats, fault log, resets). */
-  readonly link: DeviceLink;
-  /** The device's protocol core. */
-  readonly device: SimDeviceCore;
-  /** The link's counters. */
-  stats(): LinkStats;
-  /** Lets the process exit while the server runs. */
-  unref(): void;
-  /** Stops the server. Idempotent. */
-  close(): Promise<void>;
 }
 
 /**

@@ -15,6 +15,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { AbortError, ImageStateError, SmpClosedError, SmpTimeoutError, TransportError, VerifyError } from '../errors.js';
 import { uploadImage, type ImageUploadOptions, type ImageUploadResult } from '../transfer/image-upload.js';
 import type { TransferContext } from '../transfer/types.js';
+import type { ImageSlotInfo } from '../groups/image.js';
+import { checkImageFits } from './slot-fit.js';
 
 /** One slot as the image state read reports it (the fields firmwareUpdate relies on). */
 export interface SlotStateLike {
@@ -37,6 +39,8 @@ export interface FirmwareUpdateTarget {
     confirm(hash?: Buffer): Promise<unknown>;
     /** True when the device is MCUboot serial recovery (`ImageGroup.isSerialRecovery`); without it, never assumed. */
     isSerialRecovery?(opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<boolean>;
+    /** Slot sizes (`image slot info`); with it, an image too large for its slot is refused before the upload. */
+    slotInfo?(opts?: { signal?: AbortSignal }): Promise<ImageSlotInfo[]>;
   };
   os: {
     reset(opts?: { force?: boolean }): Promise<unknown>;
@@ -64,6 +68,11 @@ export interface FirmwareUpdateOptions extends Omit<ImageUploadOptions, 'onProgr
   confirmAfterTest?: boolean;
   /** Read the state back after the reset and check that the new image runs (default true). */
   verify?: boolean;
+  /**
+   * Before uploading, ask the device for its slot sizes (`image slot info`, where it answers) and
+   * refuse an image that cannot fit with `IMAGE_ERR_TOO_LARGE`, naming both sizes (default true).
+   */
+  checkSlotSize?: boolean;
   /** Upload and mark even when the running image already has this hash (default false). */
   force?: boolean;
   /** How long to wait for the device to come back after the reset (a large swap takes a while). Default 60000 ms. */
@@ -135,19 +144,7 @@ export async function firmwareUpdate(
   // Uploaded and marked by an earlier run that stopped before the reset: the slot is "in use"
   // (Zephyr refuses a new upload into it, NO_FREE_SLOT), so go straight to the reset.
   const alreadyPending = before.find((s) => (s.image ?? 0) === imageNo && !s.active && s.pending && s.hash.equals(info.hash));
-  let upload: ImageUploadResult | undefined;
-  let after = before;
-  if (!alreadyPending) {
-    step('upload');
-    upload = await uploadImage(target.transferContext(), bytes, {
-      ...opts,
-      image: imageNo,
-      knownSha: opts.sha === false ? undefined : info.uploadSha,
-      onProgress: opts.onProgress,
-    });
-    abortIf();
-    after = await target.image.state({ signal: opts.signal });
-  }
+  const { upload, after } = alreadyPending ? { upload: undefined, after: before } : await uploadThenRead(target, bytes, info, imageNo, opts);
 
   step('mark', alreadyPending ? 'already pending from an earlier run' : undefined);
   const landed = after.find((s) => (s.image ?? 0) === imageNo && s.hash.equals(info.hash) && !s.active);
@@ -268,19 +265,7 @@ async function updateInRecovery(
         'the primary slot. Nothing was written; reset the device out of recovery to let that swap run, or erase that slot (image erase), then update again',
     );
   }
-  let upload: ImageUploadResult | undefined;
-  let after = before;
-  if (opts.force || !inPrimary(before)) {
-    step('upload');
-    upload = await uploadImage(target.transferContext(), bytes, {
-      ...opts,
-      image: imageNo,
-      knownSha: opts.sha === false ? undefined : info.uploadSha,
-      onProgress: opts.onProgress,
-    });
-    if (opts.signal?.aborted) throw new AbortError('the firmware update was aborted', { cause: opts.signal.reason });
-    after = await target.image.state({ signal: opts.signal });
-  }
+  const { upload, after } = opts.force || !inPrimary(before) ? await uploadThenRead(target, bytes, info, imageNo, opts) : { upload: undefined, after: before };
   if (!inPrimary(after)) {
     // boot_serial lists only images that pass MCUboot's validation.
     throw new VerifyError(
@@ -311,6 +296,31 @@ async function updateInRecovery(
   }
   step('done');
   return { alreadyInstalled: false, image: info, upload, finalState, step: 'done', seconds: secs(started) };
+}
+
+/**
+ * The upload step: refuses an image too large for its slot where the device tells its slot sizes
+ * (before any chunk), uploads, and reads the image state back.
+ */
+async function uploadThenRead(
+  target: FirmwareUpdateTarget,
+  bytes: Buffer,
+  info: ImageInfo,
+  imageNo: number,
+  opts: FirmwareUpdateOptions,
+): Promise<{ upload: ImageUploadResult; after: SlotStateLike[] }> {
+  if (opts.checkSlotSize !== false && target.image.slotInfo) {
+    await checkImageFits(target as Parameters<typeof checkImageFits>[0], bytes.length, imageNo, opts.signal);
+  }
+  opts.onStep?.('upload');
+  const upload = await uploadImage(target.transferContext(), bytes, {
+    ...opts,
+    image: imageNo,
+    knownSha: opts.sha === false ? undefined : info.uploadSha,
+    onProgress: opts.onProgress,
+  });
+  if (opts.signal?.aborted) throw new AbortError('the firmware update was aborted', { cause: opts.signal.reason });
+  return { upload, after: await target.image.state({ signal: opts.signal }) };
 }
 
 /**

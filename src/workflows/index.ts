@@ -12,3 +12,4 @@ export {
   type SlotStateLike,
   type UpdateStep,
 } from './firmware-update.js';
+export { checkImageFits, slotLimit, type SlotFit, type SlotInfoSource } from './slot-fit.js';

@@ -8,6 +8,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { ImgErr } from './codes.js';
 
 /** `IMAGE_MAGIC` (bytes `3D B8 F3 96`). */
 export const IMAGE_MAGIC = 0x96f3b83d;
@@ -40,18 +41,6 @@ export interface ImageHeader {
   flags: number;
   version: ImageVersion;
 }
-
-/** Group error codes of `img_mgmt_read_info` (IMG_MGMT_ERR_*), PROTOCOL.md §2.3. */
-export const ReadInfoErr = {
-  NO_IMAGE: 3,
-  NO_TLVS: 4,
-  INVALID_TLV: 5,
-  TLV_MULTIPLE_HASHES_FOUND: 6,
-  TLV_INVALID_SIZE: 7,
-  HASH_NOT_FOUND: 8,
-  FLASH_READ_FAILED: 11,
-  INVALID_IMAGE_HEADER_MAGIC: 23,
-} as const;
 
 /** What `img_mgmt_read_info` reports for a slot. */
 export type SlotInfo =
@@ -112,9 +101,9 @@ function u16(buf: Uint8Array, off: number): number | undefined {
  */
 export function readSlotInfo(slot: Uint8Array): SlotInfo {
   const hdr = parseHeader(slot);
-  if (!hdr) return { ok: false, err: ReadInfoErr.FLASH_READ_FAILED };
-  if (hdr.magic === 0xffffffff) return { ok: false, err: ReadInfoErr.NO_IMAGE };
-  if (hdr.magic !== IMAGE_MAGIC) return { ok: false, err: ReadInfoErr.INVALID_IMAGE_HEADER_MAGIC };
+  if (!hdr) return { ok: false, err: ImgErr.FLASH_READ_FAILED };
+  if (hdr.magic === 0xffffffff) return { ok: false, err: ImgErr.NO_IMAGE };
+  if (hdr.magic !== IMAGE_MAGIC) return { ok: false, err: ImgErr.INVALID_IMAGE_HEADER_MAGIC };
   let dataOff = hdr.hdrSize + hdr.imgSize;
   // Protected TLV area, if any: the unprotected area starts right after it.
   const pm = u16(slot, dataOff);
@@ -122,26 +111,26 @@ export function readSlotInfo(slot: Uint8Array): SlotInfo {
   if (pm === TLV_PROT_INFO_MAGIC && pt !== undefined) dataOff = dataOff + 4 + pt - 4;
   const um = u16(slot, dataOff);
   const ut = u16(slot, dataOff + 2);
-  if (um !== TLV_INFO_MAGIC || ut === undefined) return { ok: false, err: ReadInfoErr.NO_TLVS };
+  if (um !== TLV_INFO_MAGIC || ut === undefined) return { ok: false, err: ImgErr.NO_TLVS };
   dataOff += 4;
   const dataEnd = dataOff + ut;
   let hash: Buffer | undefined;
   while (dataOff + 4 <= dataEnd) {
     const type = u16(slot, dataOff);
     const len = u16(slot, dataOff + 2);
-    if (type === undefined || len === undefined) return { ok: false, err: ReadInfoErr.FLASH_READ_FAILED };
-    if (type === 0xff && len === 0xffff) return { ok: false, err: ReadInfoErr.INVALID_TLV };
+    if (type === undefined || len === undefined) return { ok: false, err: ImgErr.FLASH_READ_FAILED };
+    if (type === 0xff && len === 0xffff) return { ok: false, err: ImgErr.INVALID_TLV };
     if (type !== TLV_SHA256 || len !== 32) {
       dataOff += 4 + len;
       continue;
     }
-    if (hash) return { ok: false, err: ReadInfoErr.TLV_MULTIPLE_HASHES_FOUND };
+    if (hash) return { ok: false, err: ImgErr.TLV_MULTIPLE_HASHES_FOUND };
     dataOff += 4;
-    if (dataOff + 32 > dataEnd) return { ok: false, err: ReadInfoErr.TLV_INVALID_SIZE };
-    if (dataOff + 32 > slot.length) return { ok: false, err: ReadInfoErr.FLASH_READ_FAILED };
+    if (dataOff + 32 > dataEnd) return { ok: false, err: ImgErr.TLV_INVALID_SIZE };
+    if (dataOff + 32 > slot.length) return { ok: false, err: ImgErr.FLASH_READ_FAILED };
     hash = Buffer.from(slot.subarray(dataOff, dataOff + 32));
   }
-  if (!hash) return { ok: false, err: ReadInfoErr.HASH_NOT_FOUND };
+  if (!hash) return { ok: false, err: ImgErr.HASH_NOT_FOUND };
   return { ok: true, header: hdr, version: hdr.version, hash, flags: hdr.flags };
 }
 

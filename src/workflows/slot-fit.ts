@@ -6,9 +6,15 @@
  * `CONFIG_MCUMGR_GRP_IMG_SLOT_INFO`); a device that does not is left to its own check.
  * @module
  */
-import type { MCUmgrClient } from '../client.js';
+import { fmtBytes } from '../describe.js';
 import { McuMgrError, SmpDeviceError } from '../errors.js';
-import { fmtBytes } from './output.js';
+import type { ImageSlotInfo } from '../groups/image.js';
+
+/** What the check needs of a client (MCUmgrClient provides it). */
+export interface SlotInfoSource {
+  image: { slotInfo(opts?: { signal?: AbortSignal }): Promise<ImageSlotInfo[]> };
+}
+
 
 /** What the check found: the limit and where it came from, or why there was none. */
 export type SlotFit = { limit: number; source: string } | { limit: undefined; source: string };
@@ -18,10 +24,10 @@ export type SlotFit = { limit: number; source: string } | { limit: undefined; so
  * marked with `upload_image_id`, else the smallest of the image's slots), and `max_image_size`
  * when the device reports it.
  */
-export async function slotLimit(client: Pick<MCUmgrClient, 'image'>, image: number): Promise<SlotFit> {
+export async function slotLimit(client: SlotInfoSource, image: number, signal?: AbortSignal): Promise<SlotFit> {
   let infos;
   try {
-    infos = await client.image.slotInfo();
+    infos = await client.image.slotInfo(signal ? { signal } : undefined);
   } catch (e) {
     if (e instanceof SmpDeviceError) return { limit: undefined, source: `the device does not answer slot info (${e.rcName})` };
     throw e;
@@ -40,11 +46,16 @@ export async function slotLimit(client: Pick<MCUmgrClient, 'image'>, image: numb
 }
 
 /**
- * Throws `IMAGE_ERR_TOO_LARGE` (exit code 1) when an image of `size` bytes cannot fit; returns
- * what was checked otherwise.
+ * Throws {@link McuMgrError} `IMAGE_ERR_TOO_LARGE` when an image of `size` bytes cannot fit;
+ * returns what was checked otherwise. `firmwareUpdate` runs it before uploading.
+ * @example
+ * ```ts
+ * const fit = await checkImageFits(client, bytes.length, 0); // throws before any chunk is sent
+ * console.log(fit.source); // "slot 1 of image 0 is 240.0 KiB (245760 bytes)"
+ * ```
  */
-export async function checkImageFits(client: Pick<MCUmgrClient, 'image'>, size: number, image: number): Promise<SlotFit> {
-  const fit = await slotLimit(client, image);
+export async function checkImageFits(client: SlotInfoSource, size: number, image: number, signal?: AbortSignal): Promise<SlotFit> {
+  const fit = await slotLimit(client, image, signal);
   if (fit.limit !== undefined && size > fit.limit) {
     throw new McuMgrError(
       'IMAGE_ERR_TOO_LARGE',
