@@ -275,16 +275,17 @@ describe('a board built with BOOT_SERIAL_WAIT_FOR_DFU (boot/zephyr/main.c, boot_
   const ECHO_CTRL = (): Buffer => req(Op.WRITE, 0, 1);
 
   test('silence through the wait starts the application; a request in it keeps recovery for good; a bad header does not', async () => {
-    const { sim, wire } = await open('memory', { personality: 'mcuboot', device: { slotSize: SLOT, waitForDfuMs: 250 } });
+    const { sim, wire } = await open('memory', { personality: 'mcuboot', device: { slotSize: SLOT, waitForDfuMs: 800 } });
     try {
       const board = sim.device as McubootBoard;
       assert.equal(board.bootWaitMs, undefined, 'power-up state is recovery, not a wait');
+      // Checks come 60 ms into the 800 ms wait and well after its end: margins for a loaded machine.
       sim.link.resetNow();
       await sleep(60);
       assert.equal(sim.personality, 'mcuboot');
       assert.equal(board.recoveryReason, 'wait-for-dfu');
-      assert.equal(board.bootWaitMs, 250);
-      await sleep(350);
+      assert.equal(board.bootWaitMs, 800);
+      await sleep(950);
       assert.equal(sim.personality, 'zephyr', 'nothing came: MCUboot started the application');
       assert.deepEqual(await ask(wire, ECHO_CTRL()), { rc: 8 });
 
@@ -292,7 +293,7 @@ describe('a board built with BOOT_SERIAL_WAIT_FOR_DFU (boot/zephyr/main.c, boot_
       await sleep(60);
       assert.deepEqual(await ask(wire, ECHO_CTRL()), { rc: 0 }, 'MCUboot answers inside the wait');
       assert.equal(board.recoveryReason, 'dfu-request');
-      await sleep(350);
+      await sleep(950);
       assert.equal(sim.personality, 'mcuboot', 'the request kept it in recovery');
       assert.deepEqual(await ask(wire, ECHO_CTRL()), { rc: 0 });
 
@@ -302,7 +303,7 @@ describe('a board built with BOOT_SERIAL_WAIT_FOR_DFU (boot/zephyr/main.c, boot_
       bad[0] = (bad[0]! & ~0x07) | 1; // a read answer's op: boot_serial_input drops it
       assert.deepEqual(await wire.ask(bad, 80), []);
       assert.equal(board.recoveryReason, 'wait-for-dfu');
-      await sleep(300);
+      await sleep(950);
       assert.equal(sim.personality, 'zephyr');
     } finally {
       await wire.close();
