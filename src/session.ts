@@ -11,7 +11,7 @@
  */
 import { decodeHeader, Op, SMP_HEADER_SIZE, type SmpHeader } from './codec/header.js';
 import { decodeCborMap, type CborMap } from './codec/cbor.js';
-import { buildPacketParts, setSeq } from './codec/packet.js';
+import { packetParts, setSeq } from './codec/packet.js';
 import type { Transport } from './transport/transport.js';
 import {
   AbortError,
@@ -23,6 +23,8 @@ import {
 } from './errors.js';
 import { groupErrName, mgmtErrName } from './protocol/error-names.js';
 import { publishRequestError, requestChannels } from './session-diagnostics.js';
+import { InFlightTable } from './session-table.js';
+import { DeadlineTimer } from './session-deadlines.js';
 
 /** SMP protocol version of requests: 1 = SMP v2 (`err` maps, the default), 0 = SMP v1 (`rc` only). */
 export type SmpVersion = 0 | 1;
@@ -63,6 +65,15 @@ export interface SmpResponse {
   body: CborMap;
 }
 
+/**
+ * Receives the outcome of a request sent with {@link SmpSession.sendTo}: exactly one call, the
+ * raw answer (device errors are not turned into exceptions) or the error that ended it.
+ */
+export interface ResponseSink {
+  answer(rsp: SmpResponse): void;
+  fail(err: Error): void;
+}
+
 /** Session counters. */
 export interface SessionStats {
   sent: number;
@@ -76,11 +87,12 @@ export interface SessionStats {
 }
 
 /**
- * One request awaiting its answer. Its timer and abort listener get this object as their argument
- * or handler (no closures per request: this is the hot path of every upload chunk).
+ * One request awaiting its answer. Its abort listener is this object (no closure per request:
+ * this is the hot path of every upload chunk); its deadline is watched by the session's one timer.
  */
 class Pending {
-  timer: NodeJS.Timeout | undefined;
+  /** When it times out (performance.now() scale). */
+  deadline = 0;
   constructor(
     readonly session: SmpSession,
     readonly seq: number,
@@ -89,12 +101,10 @@ class Pending {
     readonly rspOp: number,
     readonly timeoutMs: number,
     readonly signal: AbortSignal | undefined,
-    readonly resolve: (r: SmpResponse) => void,
-    readonly reject: (e: Error) => void,
+    readonly sink: ResponseSink,
   ) {}
 
   cleanup(): void {
-    if (this.timer) clearTimeout(this.timer);
     this.signal?.removeEventListener('abort', this);
   }
 
@@ -118,7 +128,8 @@ export class SmpSession {
   timeoutMs: number;
   maxPacket: number | undefined;
   #seq: number;
-  readonly #inFlight = new Map<number, Pending>();
+  readonly #inFlight = new InFlightTable<Pending>();
+  readonly #deadlines = new DeadlineTimer((now) => this.#expire(now));
   #closed = false;
   readonly #stats: SessionStats = { sent: 0, received: 0, unmatched: 0, malformed: 0, timeouts: 0, retries: 0 };
   readonly #unsubscribe: Array<() => void>;
@@ -171,26 +182,13 @@ export class SmpSession {
     let timeoutMs: number;
     let retries: number;
     try {
-      if (op !== Op.READ && op !== Op.WRITE) throw new RangeError(`op must be Op.READ (0) or Op.WRITE (2), got ${op}`);
-      if (!Number.isInteger(group) || group < 0 || group > 0xffff) throw new RangeError(`group must be 0..65535, got ${group}`);
-      if (!Number.isInteger(id) || id < 0 || id > 0xff) throw new RangeError(`command id must be 0..255, got ${id}`);
       retries = opts.retries ?? 0;
       if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`retries must be a non-negative integer, got ${retries}`);
       if (retries > 0 && op !== Op.READ) {
         throw new RangeError('retries are only allowed for READ requests: a write is never replayed silently');
       }
       timeoutMs = checkTimeout('timeoutMs', opts.timeoutMs ?? this.timeoutMs);
-      // Built once as pieces (large byte strings by reference); each send writes its sequence number
-      // into the header in place.
-      parts = buildPacketParts({ op, version: this.version, flags: 0, group, seq: 0, id }, body).parts;
-      let size = 0;
-      for (let i = 0; i < parts.length; i++) size += parts[i]!.length;
-      if (this.maxPacket !== undefined && size > this.maxPacket) {
-        throw new SmpFrameSizeError(
-          `request of ${size} bytes (group ${group} command ${id}) exceeds the frame size ${this.maxPacket}; ` +
-            'raise it with setFrameSize() if the device accepts more, or send less data',
-        );
-      }
+      parts = this.#packet(op, group, id, body);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -201,6 +199,34 @@ export class SmpSession {
       throwIfDeviceError(rsp, group, id);
       return rsp;
     });
+  }
+
+  /**
+   * Sends a request and hands its raw answer, or the error that ended it, to `sink`: the upload
+   * engine's path, with no promise per chunk. Bad arguments throw here, before anything is sent.
+   */
+  sendTo(op: number, group: number, id: number, body: CborMap | Uint8Array, timeoutMs: number | undefined, signal: AbortSignal | undefined, sink: ResponseSink): void {
+    const parts = this.#packet(op, group, id, body);
+    this.#dispatch(sink, op, group, id, parts, checkTimeout('timeoutMs', timeoutMs ?? this.timeoutMs), signal);
+  }
+
+  /** Checks the request's address and builds its packet, as pieces; throws on bad input. */
+  #packet(op: number, group: number, id: number, body: CborMap | Uint8Array): Buffer[] {
+    if (op !== Op.READ && op !== Op.WRITE) throw new RangeError(`op must be Op.READ (0) or Op.WRITE (2), got ${op}`);
+    if (!Number.isInteger(group) || group < 0 || group > 0xffff) throw new RangeError(`group must be 0..65535, got ${group}`);
+    if (!Number.isInteger(id) || id < 0 || id > 0xff) throw new RangeError(`command id must be 0..255, got ${id}`);
+    // Built once as pieces (large byte strings by reference); each send writes its sequence number
+    // into the header in place.
+    const parts = packetParts({ op, version: this.version, flags: 0, group, seq: 0, id }, body);
+    let size = 0;
+    for (let i = 0; i < parts.length; i++) size += parts[i]!.length;
+    if (this.maxPacket !== undefined && size > this.maxPacket) {
+      throw new SmpFrameSizeError(
+        `request of ${size} bytes (group ${group} command ${id}) exceeds the frame size ${this.maxPacket}; ` +
+          'raise it with setFrameSize() if the device accepts more, or send less data',
+      );
+    }
+    return parts;
   }
 
   async #requestWithRetries(op: number, group: number, id: number, parts: Buffer[], timeoutMs: number, retries: number, opts: RequestOptions): Promise<SmpResponse> {
@@ -231,27 +257,57 @@ export class SmpSession {
   }
 
   #send(op: number, group: number, id: number, parts: Buffer[], timeoutMs: number, signal?: AbortSignal): Promise<SmpResponse> {
-    if (this.#closed) return Promise.reject(new SmpClosedError());
-    if (signal?.aborted) return Promise.reject(abortErrorFrom(signal));
-    if (this.#inFlight.size >= MAX_IN_FLIGHT) {
-      return Promise.reject(new RangeError(`more than ${MAX_IN_FLIGHT} requests in flight; wait for answers before sending more`));
+    return new Promise<SmpResponse>((resolve, reject) => this.#dispatch({ answer: resolve, fail: reject }, op, group, id, parts, timeoutMs, signal));
+  }
+
+  #dispatch(sink: ResponseSink, op: number, group: number, id: number, parts: Buffer[], timeoutMs: number, signal: AbortSignal | undefined): void {
+    let refused: Error | undefined;
+    if (this.#closed) refused = new SmpClosedError();
+    else if (signal?.aborted) refused = abortErrorFrom(signal);
+    else if (this.#inFlight.size >= MAX_IN_FLIGHT) {
+      refused = new RangeError(`more than ${MAX_IN_FLIGHT} requests in flight; wait for answers before sending more`);
+    }
+    if (refused) {
+      const err = refused;
+      queueMicrotask(() => sink.fail(err)); // never before the caller has its own bookkeeping done
+      return;
     }
     const seq = this.#nextSeq();
     setSeq(parts[0]!, seq);
-    return new Promise<SmpResponse>((resolve, reject) => {
-      const p = new Pending(this, seq, group, id, op + 1, timeoutMs, signal, resolve, reject);
-      p.timer = setTimeout(SmpSession.#onTimeout, timeoutMs, p);
-      signal?.addEventListener('abort', p, { once: true });
-      this.#inFlight.set(seq, p);
-      this.#stats.sent++;
-      if (requestChannels.start.hasSubscribers) {
-        const bytes = parts.reduce((n, b) => n + b.length, 0);
-        requestChannels.start.publish({ session: this, seq, op, group, id, bytes, timeoutMs });
+    const p = new Pending(this, seq, group, id, op + 1, timeoutMs, signal, sink);
+    signal?.addEventListener('abort', p, { once: true });
+    this.#inFlight.set(seq, p);
+    const now = performance.now();
+    p.deadline = now + timeoutMs;
+    this.#deadlines.arm(p.deadline, now);
+    this.#stats.sent++;
+    if (requestChannels.start.hasSubscribers) {
+      const bytes = parts.reduce((n, b) => n + b.length, 0);
+      requestChannels.start.publish({ session: this, seq, op, group, id, bytes, timeoutMs });
+    }
+    const t = this.transport;
+    if (t.sendPartsNow) {
+      try {
+        t.sendPartsNow(parts);
+      } catch (e) {
+        queueMicrotask(() => this.#settle(p, e as Error)); // as a rejected send would: after the caller's bookkeeping
       }
-      const t = this.transport;
-      const sent = t.sendParts ? t.sendParts(parts) : t.send(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
-      sent.catch((e: Error) => this.#settle(p, e));
+      return;
+    }
+    const sent = t.sendParts ? t.sendParts(parts) : t.send(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    sent.catch((e: Error) => this.#settle(p, e));
+  }
+
+  /** Ends every request due by `now` (a millisecond early is on time); returns the next deadline. */
+  #expire(now: number): number {
+    let next = Infinity;
+    const due: Pending[] = [];
+    this.#inFlight.forEach((p) => {
+      if (p.deadline <= now + 1) due.push(p);
+      else if (p.deadline < next) next = p.deadline;
     });
+    for (const p of due) SmpSession.#onTimeout(p);
+    return next;
   }
 
   static #onTimeout(p: Pending): void {
@@ -272,9 +328,10 @@ export class SmpSession {
   #settle(p: Pending, err: Error): void {
     if (this.#inFlight.get(p.seq) !== p) return;
     this.#inFlight.delete(p.seq);
+    if (this.#inFlight.size === 0) this.#deadlines.idle();
     p.cleanup();
     if (!(err instanceof SmpTimeoutError)) publishRequestError(this, p, err);
-    p.reject(err);
+    p.sink.fail(err);
   }
 
   #onPacket(packet: Buffer): void {
@@ -293,6 +350,7 @@ export class SmpSession {
       return;
     }
     this.#inFlight.delete(h.seq);
+    if (this.#inFlight.size === 0) this.#deadlines.idle();
     p.cleanup();
     this.#stats.received++;
     const payload = packet.subarray(SMP_HEADER_SIZE);
@@ -303,23 +361,23 @@ export class SmpSession {
     } catch (e) {
       const err = e instanceof SmpFrameError ? e : new SmpFrameError(String(e));
       publishRequestError(this, p, err);
-      p.reject(err);
+      p.sink.fail(err);
       return;
     }
     const response: SmpResponse = { header: h, payload: Buffer.from(payload), body };
     if (requestChannels.answer.hasSubscribers) {
       requestChannels.answer.publish({ session: this, seq: p.seq, op: p.rspOp - 1, group: p.group, id: p.id, response });
     }
-    p.resolve(response);
+    p.sink.answer(response);
   }
 
   #failAll(err: Error): void {
-    for (const p of this.#inFlight.values()) {
+    this.#deadlines.stop();
+    for (const p of this.#inFlight.drain()) {
       p.cleanup();
       publishRequestError(this, p, err);
-      p.reject(err);
+      p.sink.fail(err);
     }
-    this.#inFlight.clear();
     if (err instanceof SmpClosedError) this.#closed = true;
   }
 

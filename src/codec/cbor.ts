@@ -6,6 +6,7 @@
  */
 import { Encoder, Decoder } from 'cbor-x';
 import { SmpFrameError } from '../errors.js';
+import { decodeFlatMap } from './cbor-flat.js';
 
 const encoder = new Encoder({
   useRecords: false,
@@ -61,8 +62,10 @@ export function decodeCbor(bytes: Uint8Array): unknown {
   }
 }
 
-/** Decodes a payload that must be a CBOR map. */
+/** Decodes a payload that must be a CBOR map (a flat one, as transfers answer, without cbor-x). */
 export function decodeCborMap(bytes: Uint8Array): CborMap {
+  const flat = decodeFlatMap(bytes);
+  if (flat) return flat;
   const v = decodeCbor(bytes);
   if (v === null || typeof v !== 'object' || Array.isArray(v) || Buffer.isBuffer(v) || v instanceof Uint8Array) {
     throw new SmpFrameError('SMP payload is not a CBOR map');

@@ -30,14 +30,24 @@ export const MAX_CONSOLE_PACKET = 0xffff - 2;
 /** Raw-byte sizes of the frames that carry an `n`-byte packet. */
 export function consoleFrameSizes(n: number, split: ConsoleSplit): number[] {
   const sizes: number[] = [];
+  sizes.length = frameSizesInto(n, split, sizes);
+  return sizes;
+}
+
+/**
+ * Writes the frame sizes from the start of `sizes` and returns how many: the encoder reuses one
+ * array, never shortened (an emptied array drops its storage).
+ */
+function frameSizesInto(n: number, split: ConsoleSplit, sizes: number[]): number {
+  let k = 0;
   if (split === 'plain') {
     let total = n + 4;
     while (total > 0) {
       const take = Math.min(RAW_PER_FRAME, total);
-      sizes.push(take);
+      sizes[k++] = take;
       total -= take;
     }
-    return sizes;
+    return k;
   }
   let pos = 1; // the first packet byte travels with the two length bytes
   let frame = 3;
@@ -45,11 +55,11 @@ export function consoleFrameSizes(n: number, split: ConsoleSplit): number[] {
     const rem = n - pos;
     const slack = ZEPHYR_BUDGET - rem;
     if (slack >= 2) {
-      sizes.push(frame + rem + 2);
-      return sizes;
+      sizes[k++] = frame + rem + 2;
+      return k;
     }
     const take = slack >= 0 ? 87 : ZEPHYR_BUDGET; // one byte less than fits, in groups of 3
-    sizes.push(frame + take);
+    sizes[k++] = frame + take;
     pos += take;
     frame = 0;
   }
@@ -62,6 +72,12 @@ export function consoleFrameSizes(n: number, split: ConsoleSplit): number[] {
 export function encodeConsole(packet: Uint8Array, split: ConsoleSplit = 'plain'): Buffer {
   return encodeConsoleParts([packet], split);
 }
+
+// Reused by every call (it is synchronous): a packet's frame sizes, its two stream ends, and a
+// frame that straddles two parts.
+const frameSizes: number[] = [];
+const edge = Buffer.alloc(4);
+const scratch = Buffer.alloc(RAW_PER_FRAME);
 
 /** Length of segment `k` of the stream len ‖ parts ‖ crc (-1: the length bytes, parts.length: the CRC). */
 function segLength(parts: readonly Uint8Array[], k: number): number {
@@ -87,19 +103,18 @@ export function encodeConsoleParts(parts: readonly Uint8Array[], split: ConsoleS
   if (n < 1 || n > MAX_CONSOLE_PACKET) {
     throw new RangeError(`packet must be 1..${MAX_CONSOLE_PACKET} bytes for console framing, got ${n}`);
   }
-  const sizes = consoleFrameSizes(n, split);
+  const sizes = frameSizes;
+  const frames = frameSizesInto(n, split, sizes);
   let outLen = 0;
-  for (const s of sizes) outLen += 3 + base64Length(s);
+  for (let f = 0; f < frames; f++) outLen += 3 + base64Length(sizes[f]!);
   const out = Buffer.allocUnsafe(outLen);
   // The stream is len(2) ‖ parts ‖ crc(2): the two ends are read from `edge`, the parts in place.
-  const edge = Buffer.allocUnsafe(4);
   edge.writeUInt16BE(n + 2, 0);
   edge.writeUInt16BE(c, 2);
   let o = 0;
   let seg = -1; // -1: the length bytes, parts.length: the CRC bytes
   let at = 0;
-  let scratch: Buffer | undefined;
-  for (let f = 0; f < sizes.length; f++) {
+  for (let f = 0; f < frames; f++) {
     const s = sizes[f]!;
     const marker = f === 0 ? MARKER_INITIAL : MARKER_CONTINUATION;
     out[o++] = marker[0];
@@ -109,7 +124,6 @@ export function encodeConsoleParts(parts: readonly Uint8Array[], split: ConsoleS
       o += base64EncodeInto(parts[seg]!, out, o, at, at + s);
       at += s;
     } else {
-      scratch ??= Buffer.allocUnsafe(RAW_PER_FRAME);
       let got = 0;
       while (got < s) {
         while (at === segLength(parts, seg)) (seg++, (at = 0));

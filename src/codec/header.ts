@@ -24,16 +24,21 @@ export interface SmpHeader {
 
 /** Writes `h` into 8 bytes. Throws a `RangeError` naming the field that is out of range. */
 export function encodeHeader(h: SmpHeader, out: Buffer = Buffer.alloc(SMP_HEADER_SIZE), offset = 0): Buffer {
+  return encodeHeaderFields(h, h.length, out, offset);
+}
+
+/** {@link encodeHeader} with the length apart (the packet builder knows it last; no header copy per packet). */
+export function encodeHeaderFields(h: Omit<SmpHeader, 'length'>, length: number, out: Buffer, offset = 0): Buffer {
   checkInt('op', h.op, 7);
   checkInt('version', h.version, 3);
   checkInt('flags', h.flags, 0xff);
-  checkInt('length', h.length, 0xffff);
+  checkInt('length', length, 0xffff);
   checkInt('group', h.group, 0xffff);
   checkInt('seq', h.seq, 0xff);
   checkInt('id', h.id, 0xff);
   out[offset] = ((h.version & 3) << 3) | (h.op & 7);
   out[offset + 1] = h.flags;
-  out.writeUInt16BE(h.length, offset + 2);
+  out.writeUInt16BE(length, offset + 2);
   out.writeUInt16BE(h.group, offset + 4);
   out[offset + 6] = h.seq;
   out[offset + 7] = h.id;

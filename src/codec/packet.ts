@@ -6,7 +6,7 @@
  * @module
  */
 import { encodeCborTransient, type CborMap } from './cbor.js';
-import { SMP_HEADER_SIZE, encodeHeader, type SmpHeader } from './header.js';
+import { SMP_HEADER_SIZE, encodeHeaderFields, type SmpHeader } from './header.js';
 import { SmpFrameSizeError } from '../errors.js';
 
 /** Byte strings of the top-level map at least this long travel as their own piece. */
@@ -28,33 +28,44 @@ export interface PacketParts {
  * parts[1] === chunk; // true for chunks of 64 bytes or more
  */
 export function buildPacketParts(h: Omit<SmpHeader, 'length'>, body: CborMap | Uint8Array): PacketParts {
+  const parts = packetParts(h, body);
+  return { parts, payloadLength: parts[0]!.readUInt16BE(2) };
+}
+
+/** {@link buildPacketParts} without the result object (the session's path, once per request). */
+export function packetParts(h: Omit<SmpHeader, 'length'>, body: CborMap | Uint8Array): Buffer[] {
   if (body instanceof Uint8Array) {
     const head = Buffer.allocUnsafe(SMP_HEADER_SIZE);
-    encodeHeader({ ...h, length: checkLength(body.length) }, head, 0);
-    return { parts: [head, asBuffer(body)], payloadLength: body.length };
+    encodeHeaderFields(h, checkLength(body.length), head, 0);
+    return [head, asBuffer(body)];
   }
-  const keys = Object.keys(body);
+  // for-in over a plain object allocates no key list (this runs for every upload chunk).
+  let count = 0;
   let gathered = false;
-  if (keys.length < 24) for (let i = 0; i < keys.length && !gathered; i++) gathered = isLarge(body[keys[i]!]);
-  if (!gathered) {
+  for (const k in body) {
+    if (!Object.hasOwn(body, k)) continue;
+    count++;
+    if (!gathered && isLarge(body[k])) gathered = true;
+  }
+  if (!gathered || count >= 24) {
     const payload = encodeCborTransient(body);
     const out = Buffer.allocUnsafe(SMP_HEADER_SIZE + payload.length);
-    encodeHeader({ ...h, length: checkLength(payload.length) }, out, 0);
+    encodeHeaderFields(h, checkLength(payload.length), out, 0);
     out.set(payload, SMP_HEADER_SIZE);
-    return { parts: [out], payloadLength: payload.length };
+    return [out];
   }
   // Runs of small entries are encoded by cbor-x as maps of their own, whose one-byte head (fewer
   // than 24 entries) is dropped; a large byte string gets its key and head here and follows by
   // reference. The bytes between two large strings gather in `scratch` and become one piece.
-  const parts: Buffer[] = [];
+  let parts: Buffer[] | undefined; // made at its first pieces, at their size (no growth slack)
   let s = SMP_HEADER_SIZE; // the first piece leaves room for the header
   let payloadLength = 1;
-  scratch[s++] = 0xa0 | keys.length;
+  scratch[s++] = 0xa0 | count;
   let run: CborMap | undefined;
-  for (let i = 0; i <= keys.length; i++) {
-    const k = keys[i];
-    const v = k === undefined ? undefined : body[k];
-    if (k !== undefined && !isLarge(v)) {
+  for (const k in body) {
+    if (!Object.hasOwn(body, k)) continue;
+    const v = body[k];
+    if (!isLarge(v)) {
       // A plain value goes straight into `scratch` (every upload chunk's `off`); anything else,
       // and everything after it until the next large string, is encoded by cbor-x in order.
       const end = run ? -1 : writeEntry(k, v, s);
@@ -68,14 +79,11 @@ export function buildPacketParts(h: Omit<SmpHeader, 'length'>, body: CborMap | U
       continue;
     }
     if (run) {
-      const enc = encodeCborTransient(run);
-      s = ensureScratch(s, enc.length);
-      scratch.set(enc.subarray(1), s);
-      s += enc.length - 1;
-      payloadLength += enc.length - 1;
+      const e = flushRun(run, s);
+      payloadLength += e - s;
+      s = e;
       run = undefined;
     }
-    if (k === undefined) break;
     const data = v as Uint8Array;
     const keyLength = Buffer.byteLength(k);
     s = ensureScratch(s, keyLength + 10);
@@ -84,12 +92,27 @@ export function buildPacketParts(h: Omit<SmpHeader, 'length'>, body: CborMap | U
     s += scratch.write(k, s);
     s = writeHead(2, data.length, s);
     payloadLength += s - before + data.length;
-    parts.push(copyScratch(s), asBuffer(data));
+    if (parts) parts.push(copyScratch(s), asBuffer(data));
+    else parts = [copyScratch(s), asBuffer(data)];
     s = 0;
   }
-  if (s > 0) parts.push(copyScratch(s));
-  encodeHeader({ ...h, length: checkLength(payloadLength) }, parts[0]!, 0);
-  return { parts, payloadLength };
+  if (run) {
+    const e = flushRun(run, s);
+    payloadLength += e - s;
+    s = e;
+  }
+  // `gathered` guarantees a large string, so the pieces exist.
+  if (s > 0) parts!.push(copyScratch(s));
+  encodeHeaderFields(h, checkLength(payloadLength), parts![0]!, 0);
+  return parts!;
+}
+
+/** Writes the entries of `run` (cbor-x's map without its one-byte head) at `at` in `scratch`; returns their end. */
+function flushRun(run: CborMap, at: number): number {
+  const enc = encodeCborTransient(run);
+  const s = ensureScratch(at, enc.length);
+  scratch.set(enc.subarray(1), s);
+  return s + enc.length - 1;
 }
 
 /**

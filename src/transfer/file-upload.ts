@@ -65,7 +65,7 @@ export async function uploadFile(ctx: TransferContext, name: string, source: Upl
         exactFirst: true,
         beforeFirst: () => closeDeviceFile(ctx.session, opts.timeoutMs),
         fields: (off, first) => fileUploadFields(name, off, first ? src.size : undefined),
-        send: (body, timeoutMs, signal) => ctx.session.request(Op.WRITE, Group.FS, FsCmd.FILE, body, { timeoutMs, signal, rawErrors: true }),
+        send: (body, timeoutMs, signal, sink) => ctx.session.sendTo(Op.WRITE, Group.FS, FsCmd.FILE, body, timeoutMs, signal, sink),
         offsetOf: (rsp) => {
           const err = rsp.body.err as { group?: unknown; rc?: unknown } | undefined;
           if (err && err.group === Group.FS && err.rc === FILE_OFFSET_NOT_VALID) {

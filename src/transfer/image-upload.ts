@@ -94,8 +94,7 @@ export async function uploadImage(ctx: TransferContext, source: UploadSource, op
         encoding: ctx.encoding,
         fields: (off, first) =>
           imageUploadFields(off, first ? { image, len: src.size, ...(opts.sha === false ? {} : { sha }), upgrade: opts.upgrade } : undefined),
-        send: (body, timeoutMs, signal) =>
-          ctx.session.request(Op.WRITE, Group.IMAGE, ImageCmd.UPLOAD, body, { timeoutMs, signal, rawErrors: true }),
+        send: (body, timeoutMs, signal, sink) => ctx.session.sendTo(Op.WRITE, Group.IMAGE, ImageCmd.UPLOAD, body, timeoutMs, signal, sink),
         offsetOf: (rsp) => uploadAnswerOffset(rsp, Group.IMAGE, ImageCmd.UPLOAD),
         onComplete: (rsp) => {
           if (typeof rsp.body.match === 'boolean') match = rsp.body.match;

@@ -27,9 +27,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { AbortError, SmpDeviceError, SmpResponseError, SmpTimeoutError } from '../errors.js';
 import type { CborMap } from '../codec/cbor.js';
-import type { SmpResponse } from '../session.js';
+import type { ResponseSink, SmpResponse } from '../session.js';
 import type { ByteSource } from './source.js';
 import { fitChunk } from './chunking.js';
+import { Fifo } from './fifo.js';
 import type { TransferOptions, TransferProgress, TransferResult } from './types.js';
 import { nextTransferId, progressObserved, publishTransferProgress } from './diagnostics.js';
 
@@ -39,8 +40,11 @@ export interface UploadSpec {
   maxRequest: number;
   /** Request fields other than `data` for a chunk at `off` (`first` = the off 0 chunk): a new object each call (the engine adds `data` to it). */
   fields(off: number, first: boolean): CborMap;
-  /** Sends one chunk request; must not turn device errors into exceptions (rawErrors). */
-  send(body: CborMap, timeoutMs: number | undefined, signal: AbortSignal | undefined): Promise<SmpResponse>;
+  /**
+   * Sends one chunk request and hands its raw answer (device errors are not exceptions) or its
+   * error to `sink` (`SmpSession.sendTo`: no promise per chunk); throws on bad input.
+   */
+  send(body: CborMap, timeoutMs: number | undefined, signal: AbortSignal | undefined, sink: ResponseSink): void;
   /**
    * Reads the device's next offset from an answer. Throws a typed error for a fatal answer;
    * returns `undefined` when the answer is an error that says nothing about the offset (the
@@ -74,21 +78,38 @@ export interface UploadSpec {
   encoding?: 'console' | 'raw' | 'cobs';
 }
 
-interface InFlight {
-  off: number;
-  len: number;
-  expected: number;
-  first: boolean;
+/** One chunk on its way: it receives its own outcome (the session's sink) and tells the run. */
+class InFlight implements ResponseSink {
   /** Left behind by a rewind: its answer no longer means anything. */
-  abandoned: boolean;
+  abandoned = false;
   /** Confirmed, by its own answer or by a later chunk's (the device works in order). */
-  done: boolean;
+  done = false;
   /** Its answer (or its deadline) has come. */
-  settled: boolean;
+  settled = false;
   /** The answer, once settled without an error. */
-  rsp?: SmpResponse;
+  rsp: SmpResponse | undefined = undefined;
   /** The error (a timeout, a closed link…), once settled with one. */
-  err?: unknown;
+  err: unknown = undefined;
+  constructor(
+    readonly off: number,
+    readonly len: number,
+    readonly first: boolean,
+    private readonly settle: (entry: InFlight) => void,
+  ) {}
+
+  get expected(): number {
+    return this.off + this.len;
+  }
+
+  answer(rsp: SmpResponse): void {
+    this.rsp = rsp;
+    this.settle(this);
+  }
+
+  fail(err: Error): void {
+    this.err = err;
+    this.settle(this);
+  }
 }
 
 /** Consecutive clean answers after which a lowered window ceiling grows by one again. */
@@ -163,8 +184,9 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
   let resumedAt: number | undefined;
   let next = 0;
   let needFirst = true;
-  let inflight: InFlight[] = [];
-  const events: InFlight[] = [];
+  // Never more than the window (≤ MAX_WINDOW) of either.
+  const inflight = new Fifo<InFlight>(2 * MAX_WINDOW);
+  const events = new Fifo<InFlight>(2 * MAX_WINDOW);
   let wake: (() => void) | undefined;
   const started = performance.now();
   let rateStart = started;
@@ -207,32 +229,24 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
 
   const launch = (off: number, len: number, first: boolean, fields: CborMap, data: Buffer): InFlight => {
     sent += data.length;
-    const entry: InFlight = { off, len, expected: off + len, first, abandoned: false, done: false, settled: false, rsp: undefined, err: undefined };
+    const entry = new InFlight(off, len, first, settle);
     // The first chunk waits for the erase; an image's last one for the device's check of the
     // whole image (Zephyr hashes the slot to answer `match`). A last chunk timed out too early
     // would be resent to a device that has already finished, which answers 0.
     const deadline = first ? spec.firstTimeoutMs : off + len === total && spec.lastTimeoutMs !== undefined ? spec.lastTimeoutMs : opts.timeoutMs;
     fields.data = data;
-    spec.send(fields, deadline, signal).then(
-      (rsp) => {
-        entry.rsp = rsp;
-        settle(entry);
-      },
-      (err: unknown) => {
-        entry.err = err;
-        settle(entry);
-      },
-    );
+    spec.send(fields, deadline, signal, entry);
     return entry;
   };
 
   const abandonAll = (): void => {
-    for (const e of inflight) {
+    for (let i = 0; i < inflight.length; i++) {
+      const e = inflight.at(i);
       e.abandoned = true;
       if (!e.settled) ghosts++;
     }
-    inflight = [];
-    events.length = 0;
+    inflight.clear();
+    events.clear();
   };
 
   const quietAfterLoss = async (): Promise<void> => {
@@ -296,7 +310,9 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
         if (inflight.length === 0 && ghosts < window) {
           await spec.beforeFirst?.();
           const e = send(0, true);
-          inflight = [e instanceof Promise ? await e : e];
+          const entry = e instanceof Promise ? await e : e;
+          inflight.clear();
+          inflight.push(entry);
         }
       } else {
         while (inflight.length + ghosts < window && next < total) {
@@ -332,7 +348,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
       losses = 0;
 
       if (e.first) {
-        inflight = [];
+        inflight.clear();
         if (spec.exactFirst && r !== e.expected) {
           // The device counted this chunk on top of a stale context (Zephyr fs keeps its offset
           // when an open upload restarts at 0): close it and start over, once.
@@ -365,12 +381,11 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
         // The device has everything up to r, so every chunk before this one landed too.
         acked = r;
         rewindsWithoutProgress = 0;
-        let kept = 0; // in place: this runs for every answer
-        for (const x of inflight) {
+        for (let i = 0, n = inflight.length; i < n; i++) {
+          const x = inflight.shift()!; // in place, in order: this runs for every answer
           if (x.expected <= r) x.done = true;
-          if (!x.done) inflight[kept++] = x;
+          if (!x.done) inflight.push(x);
         }
-        inflight.length = kept;
         cleanRun++;
         if (fixedWindow === undefined) {
           if (window < ceiling) window++;
@@ -407,7 +422,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    for (const e of inflight) e.abandoned = true;
+    for (let i = 0; i < inflight.length; i++) inflight.at(i).abandoned = true;
   }
 
   const seconds = (performance.now() - started) / 1000;

@@ -12,6 +12,9 @@ import { resolveSerialOptions, type ResolvedSerialOptions, type SerialTransportO
 import { SerialStream } from './serial-stream.js';
 import type { Transport, TransportEvents } from './transport.js';
 
+/** One settled promise for every send that succeeded (a new one per packet cost an allocation). */
+const RESOLVED = Promise.resolve();
+
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -78,23 +81,27 @@ export class SerialTransport implements Transport {
 
   /** Queues the frame of the packet made of `parts`, written without joining them (writev). */
   sendParts(parts: readonly Buffer[]): Promise<void> {
-    if (this.#closed) return Promise.reject(new SmpClosedError(`serial port ${this.path} is closed`));
-    let pieces: readonly Uint8Array[];
     try {
-      this.#stream.check(parts.length === 1 ? parts[0] : parts);
-      pieces = this.#stream.encode(parts);
+      this.sendPartsNow(parts);
     } catch (e) {
       return Promise.reject(e);
     }
+    return RESOLVED;
+  }
+
+  /** {@link sendParts} without a promise: throws what it would reject with. */
+  sendPartsNow(parts: readonly Buffer[]): void {
+    if (this.#closed) throw new SmpClosedError(`serial port ${this.path} is closed`);
+    this.#stream.check(parts.length === 1 ? parts[0] : parts);
+    const pieces = this.#stream.encode(parts);
     try {
       this.#link.write(pieces);
     } catch (e) {
       const err = new TransportError(`write to serial port ${this.path} failed: ${describe(e)}`, { cause: e });
       void this.#link.close();
       queueMicrotask(() => this.#fail(err));
-      return Promise.reject(err);
+      throw err;
     }
-    return Promise.resolve();
   }
 
   /** Resolves once the OS has accepted every byte sent so far. */
@@ -141,8 +148,9 @@ export class SerialTransport implements Transport {
 
   #onData(chunk: Buffer): void {
     if (this.#closed) return;
-    for (const p of this.#stream.feed(chunk)) {
-      this.#emitter.emit('packet', p);
+    const packets = this.#stream.feed(chunk);
+    for (let i = 0; i < packets.length; i++) {
+      this.#emitter.emit('packet', packets[i]!);
       if (this.#closed) return;
     }
   }

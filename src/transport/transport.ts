@@ -45,6 +45,11 @@ export interface Transport {
    * the session uses it when present. The pieces must not be changed until the promise settles.
    */
   sendParts?(parts: readonly Buffer[]): Promise<void>;
+  /**
+   * {@link Transport.sendParts} for a transport that queues its writes at once: throws what that
+   * would reject with, and costs no promise per packet (the session's choice when present).
+   */
+  sendPartsNow?(parts: readonly Buffer[]): void;
   /** Subscribes to an event; returns a function that unsubscribes. */
   on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]): () => void;
   /** Closes the link; idempotent. */
