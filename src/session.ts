@@ -118,6 +118,8 @@ class Pending {
 let settle: (p: Pending, err: Error) => void;
 
 const DEFAULT_TIMEOUT_MS = 5000;
+/** The header fields of the request being built (one object for all: packetParts reads it at once). */
+const HEADER = { op: 0, version: 1, flags: 0, group: 0, seq: 0, id: 0 };
 /** Upper bound on requests in flight, well below 256 so numbers are never exhausted. */
 export const MAX_IN_FLIGHT = 128;
 
@@ -217,7 +219,12 @@ export class SmpSession {
     if (!Number.isInteger(id) || id < 0 || id > 0xff) throw new RangeError(`command id must be 0..255, got ${id}`);
     // Built once as pieces (large byte strings by reference); each send writes its sequence number
     // into the header in place.
-    const parts = packetParts({ op, version: this.version, flags: 0, group, seq: 0, id }, body);
+    const h = HEADER;
+    h.op = op;
+    h.version = this.version;
+    h.group = group;
+    h.id = id;
+    const parts = packetParts(h, body); // reads the header at once, keeps nothing of it
     let size = 0;
     for (let i = 0; i < parts.length; i++) size += parts[i]!.length;
     if (this.maxPacket !== undefined && size > this.maxPacket) {

@@ -112,6 +112,12 @@ class InFlight implements ResponseSink {
   }
 }
 
+/** The resolve function of the promise last made with {@link captureResolve} (read at once). */
+let captured: (() => void) | undefined;
+function captureResolve(resolve: () => void): void {
+  captured = resolve;
+}
+
 /** Consecutive clean answers after which a lowered window ceiling grows by one again. */
 const CEILING_RECOVERY_ACKS = 32;
 
@@ -324,10 +330,10 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
       }
       maxWindowUsed = Math.max(maxWindowUsed, inflight.length);
       if (events.length === 0) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          if (events.length > 0 || signal?.aborted) resolve();
-        });
+        const waiting = new Promise<void>(captureResolve); // no closure per wait
+        wake = captured;
+        if (events.length > 0 || signal?.aborted) wake!();
+        await waiting;
         wake = undefined;
         continue;
       }
