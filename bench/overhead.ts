@@ -10,7 +10,7 @@
  * difference of `process.memoryUsage()` before and after an upload moved by 10× between runs
  * (JIT code and allocation buffers count there too), the sampled sum by a few percent.
  *
- *   npm run bench:overhead [-- --encoding console|raw --echo 2000 --image-kib 256 --rounds 4]
+ *   npm run bench:overhead [-- --encoding console|raw --echo 2000 --image-kib 256 --rounds 10]
  *
  * Targets (issue #16): chunk_over_floor ≤ 1.25, alloc_per_chunk_bytes ≤ 2 × 1024.
  */
@@ -32,7 +32,7 @@ const { values } = parseArgs({
     encoding: { type: 'string', default: 'console' },
     echo: { type: 'string', default: '2000' },
     'image-kib': { type: 'string', default: '192' },
-    rounds: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '10' },
   },
 });
 const encoding = checkEncoding(values.encoding);
