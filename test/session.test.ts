@@ -212,3 +212,67 @@ test('transport close fails everything in flight with SmpClosedError', async () 
   await t.close();
   await assert.rejects(p, SmpClosedError);
 });
+
+test('one deadline timer: a shorter deadline after a longer one still ends on time; answered ones never time out', async () => {
+  const held: Buffer[] = [];
+  const t = new ScriptedTransport((p) => held.push(p));
+  const s = new SmpSession(t);
+  const started = performance.now();
+  const long = s.request(Op.READ, 0, 0, {}, { timeoutMs: 400 });
+  const shortErr = await s.request(Op.READ, 0, 0, {}, { timeoutMs: 40 }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  const shortAt = performance.now() - started;
+  assert.ok(shortErr instanceof SmpTimeoutError);
+  assert.ok(shortAt >= 39 && shortAt < 300, `the 40 ms request ended at ${shortAt.toFixed(0)} ms, not with the 400 ms one`);
+  // The 400 ms request is answered before its deadline: it resolves, and no timeout is counted for it.
+  t.deliver(reply(held[0]!, { ok: 1 }));
+  assert.deepEqual((await long).body, { ok: 1 });
+  await new Promise((r) => setTimeout(r, 450));
+  assert.equal(s.stats().timeouts, 1);
+  assert.equal(s.inFlight, 0);
+});
+
+test('an idle session keeps no process alive; a request in flight does until its deadline', async () => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const run = promisify(execFile);
+  // A child with a session: one request answered at once, then nothing in flight. It must exit
+  // long before the 60 s default deadline that the one timer was armed for.
+  const script = `
+    import { SmpSession } from ${JSON.stringify(new URL('../src/session.ts', import.meta.url).href)};
+    import { TransportEmitter } from ${JSON.stringify(new URL('../src/transport/emitter.ts', import.meta.url).href)};
+    import { buildPacket, decodeHeader } from ${JSON.stringify(new URL('../src/codec/header.ts', import.meta.url).href)};
+    const em = new TransportEmitter();
+    const t = { kind: 'x', maxPacket: undefined, closed: false, on: (e, l) => em.on(e, l), close: async () => {},
+      send: async (p) => { const h = decodeHeader(p); queueMicrotask(() => em.emit('packet', buildPacket({ ...h, op: h.op + 1 }, Buffer.from([0xa0])))); } };
+    const s = new SmpSession(t, { timeoutMs: 60000 });
+    await s.request(0, 0, 0, {});
+    console.log('answered');
+  `;
+  const started = performance.now();
+  const r = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 20_000 });
+  assert.equal(r.stdout.trim(), 'answered');
+  assert.ok(performance.now() - started < 15_000, 'the process exited without waiting for the deadline');
+});
+
+test('sendTo: the raw answer or the error goes to the sink, once; bad input throws before sending', async () => {
+  const held: Buffer[] = [];
+  const t = new ScriptedTransport((p) => held.push(p));
+  const s = new SmpSession(t);
+  const got: string[] = [];
+  const sink = { answer: (r: { body: unknown }) => got.push(`answer ${JSON.stringify(r.body)}`), fail: (e: Error) => got.push(`fail ${e.name}`) };
+  s.sendTo(Op.WRITE, 1, 1, { off: 0 }, 1000, undefined, sink);
+  await new Promise((r) => setImmediate(r));
+  t.deliver(reply(held[0]!, { rc: 3 })); // a device error stays a raw answer here
+  s.sendTo(Op.WRITE, 1, 1, { off: 8 }, 30, undefined, sink);
+  await new Promise((r) => setTimeout(r, 80));
+  assert.deepEqual(got, ['answer {"rc":3}', 'fail SmpTimeoutError']);
+  assert.throws(() => s.sendTo(7, 1, 1, {}, 100, undefined, sink), RangeError);
+  assert.equal(held.length, 2, 'nothing sent for the bad request');
+  s.close();
+  s.sendTo(Op.READ, 0, 0, {}, 100, undefined, sink);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(got.at(-1), 'fail SmpClosedError');
+});

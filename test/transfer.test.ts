@@ -10,7 +10,7 @@ import { startSimulator, type Simulator, type SimulatorOptions } from '../src/si
 import { MCUmgrClient } from '../src/client.js';
 import { buildImage, parseImage } from '../src/image/index.js';
 import { uploadImage, uploadFile, downloadFile, type TransferProgress } from '../src/transfer/index.js';
-import { McuMgrError, VerifyError, AbortError } from '../src/errors.js';
+import { McuMgrError, VerifyError, AbortError, SmpTimeoutError } from '../src/errors.js';
 import type { DeviceStep } from '../src/sim/types.js';
 
 const IMAGE = buildImage({ size: 40 * 1024, version: '2.0.0', seed: 7 });
@@ -452,6 +452,39 @@ describe('firmwareUpdate', () => {
       assert.equal(writes.filter((k) => k === '0/5').length, 1, 'the reset took, so it was not sent again');
     } finally {
       await r.close();
+    }
+  });
+
+  test('a lost mark request (the state read shows it did not take) is sent once more; twice lost is a timeout', async () => {
+    for (const lost of [1, 2]) {
+      const r = await rig({ bootMs: 50 }, {}, { timeoutMs: 300 });
+      // The device never sees the first `lost` state writes (the request itself is lost on the way).
+      const handle = r.core.handle.bind(r.core);
+      let dropped = 0;
+      let marks = 0;
+      r.core.handle = (pkt: Buffer, via: string): DeviceStep => {
+        if ((pkt[0]! & 7) === 2 && pkt.readUInt16BE(4) === 1 && pkt[7] === 0) {
+          marks++;
+          if (dropped < lost) {
+            dropped++;
+            return { responses: [], busyMs: 0 };
+          }
+        }
+        return handle(pkt, via);
+      };
+      try {
+        if (lost === 1) {
+          const res = await r.client.firmwareUpdate(IMAGE, { mode: 'test', reset: false });
+          assert.equal(marks, 2, 'sent again once the state read showed it had not taken');
+          assert.equal(res.finalState.find((s) => s.hash.equals(INFO.hash))!.pending, true);
+        } else {
+          await assert.rejects(r.client.firmwareUpdate(IMAGE, { mode: 'test', reset: false }), SmpTimeoutError);
+          assert.equal(marks, 2, 'at most one resend');
+          assert.ok(!(await r.client.image.state()).some((s) => s.pending), 'nothing marked');
+        }
+      } finally {
+        await r.close();
+      }
     }
   });
 

@@ -190,9 +190,10 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
   let resumedAt: number | undefined;
   let next = 0;
   let needFirst = true;
-  // Never more than the window (≤ MAX_WINDOW) of either.
-  const inflight = new Fifo<InFlight>(2 * MAX_WINDOW);
-  const events = new Fifo<InFlight>(2 * MAX_WINDOW);
+  // In flight: at most the window (≤ MAX_WINDOW). Answers waiting: those of the chunks in flight,
+  // plus answers of chunks already confirmed by a later one (skipped when their turn comes).
+  const inflight = new Fifo<InFlight>(MAX_WINDOW);
+  const events = new Fifo<InFlight>(4 * MAX_WINDOW);
   let wake: (() => void) | undefined;
   const started = performance.now();
   let rateStart = started;

@@ -154,21 +154,24 @@ export async function firmwareUpdate(
         'the image was not marked for boot',
     );
   }
-  let markError: unknown;
-  try {
-    if (alreadyPending) {
-      // nothing to write
-    } else if (mode === 'test') await target.image.test(info.hash);
-    else await target.image.confirm(info.hash);
-  } catch (e) {
-    // A lost answer to the write does not say whether it took: the state read below does.
-    // (The write itself is never replayed.)
-    if (!(e instanceof SmpTimeoutError)) throw e;
-    markError = e;
-  }
-  const marked = await target.image.state({ signal: opts.signal });
-  const pending = marked.find((s) => s.hash.equals(info.hash));
-  if (!pending?.pending) {
+  // A lost answer to the write does not say whether it took: the state read after it does. Only
+  // when that read shows it did not (the request itself was lost: the device works in order, so
+  // it would have been handled before the read) is it sent once more.
+  let marked: SlotStateLike[] = before;
+  for (let attempt = 0; ; attempt++) {
+    let markError: unknown;
+    try {
+      if (alreadyPending) {
+        // nothing to write
+      } else if (mode === 'test') await target.image.test(info.hash);
+      else await target.image.confirm(info.hash);
+    } catch (e) {
+      if (!(e instanceof SmpTimeoutError)) throw e;
+      markError = e;
+    }
+    marked = await target.image.state({ signal: opts.signal });
+    if (marked.find((s) => s.hash.equals(info.hash))?.pending) break;
+    if (markError && attempt === 0) continue;
     if (markError) throw markError;
     throw new VerifyError(`the device did not mark the new image pending (${mode})`);
   }
