@@ -106,6 +106,7 @@ export {
   type RequestOptions,
   type SmpResponse,
   type SessionStats,
+  type ResponseSink,
 } from './session.js';
 
 /* Codec backend ------------------------------------------------------------------------------ */
