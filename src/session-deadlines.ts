@@ -50,7 +50,11 @@ export class DeadlineTimer {
   readonly #fire = (): void => {
     this.#timer = undefined;
     this.#at = Infinity;
-    const next = this.onDue(performance.now());
-    if (next < Infinity) this.arm(next, performance.now());
+    let next = Infinity;
+    try {
+      next = this.onDue(performance.now());
+    } finally {
+      if (next < Infinity) this.arm(next, performance.now());
+    }
   };
 }

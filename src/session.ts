@@ -16,12 +16,11 @@ import type { Transport } from './transport/transport.js';
 import {
   AbortError,
   SmpClosedError,
-  SmpDeviceError,
   SmpFrameError,
   SmpFrameSizeError,
   SmpTimeoutError,
 } from './errors.js';
-import { groupErrName, mgmtErrName } from './protocol/error-names.js';
+import { abortErrorFrom, checkTimeout, checkVersion, throwIfDeviceError } from './session-checks.js';
 import { publishRequestError, requestChannels } from './session-diagnostics.js';
 import { InFlightTable } from './session-table.js';
 import { DeadlineTimer } from './session-deadlines.js';
@@ -106,6 +105,28 @@ class Pending {
 
   cleanup(): void {
     this.signal?.removeEventListener('abort', this);
+  }
+
+  /** Hands the answer to the sink; a sink that throws cannot stop the session's own loops. */
+  answer(rsp: SmpResponse): void {
+    try {
+      this.sink.answer(rsp);
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
+  }
+
+  /** Hands the error to the sink, as {@link answer} does. */
+  fail(err: Error): void {
+    try {
+      this.sink.fail(err);
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
   }
 
   /** The abort listener (EventTarget calls `handleEvent` of an object listener). */
@@ -305,15 +326,20 @@ export class SmpSession {
     sent.catch((e: Error) => this.#settle(p, e));
   }
 
-  /** Ends every request due by `now` (a millisecond early is on time); returns the next deadline. */
+  /**
+   * Ends every request due by `now` (a millisecond early is on time); returns the next deadline,
+   * read after the sinks ran (one may have closed the session or ended other requests).
+   */
   #expire(now: number): number {
-    let next = Infinity;
     const due: Pending[] = [];
     this.#inFlight.forEach((p) => {
       if (p.deadline <= now + 1) due.push(p);
-      else if (p.deadline < next) next = p.deadline;
     });
     for (const p of due) SmpSession.#onTimeout(p);
+    let next = Infinity;
+    this.#inFlight.forEach((p) => {
+      if (p.deadline < next) next = p.deadline;
+    });
     return next;
   }
 
@@ -338,7 +364,7 @@ export class SmpSession {
     if (this.#inFlight.size === 0) this.#deadlines.idle();
     p.cleanup();
     if (!(err instanceof SmpTimeoutError)) publishRequestError(this, p, err);
-    p.sink.fail(err);
+    p.fail(err);
   }
 
   #onPacket(packet: Buffer): void {
@@ -368,14 +394,14 @@ export class SmpSession {
     } catch (e) {
       const err = e instanceof SmpFrameError ? e : new SmpFrameError(String(e));
       publishRequestError(this, p, err);
-      p.sink.fail(err);
+      p.fail(err);
       return;
     }
     const response: SmpResponse = { header: h, payload: Buffer.from(payload), body };
     if (requestChannels.answer.hasSubscribers) {
       requestChannels.answer.publish({ session: this, seq: p.seq, op: p.rspOp - 1, group: p.group, id: p.id, response });
     }
-    p.sink.answer(response);
+    p.answer(response);
   }
 
   #failAll(err: Error): void {
@@ -383,7 +409,7 @@ export class SmpSession {
     for (const p of this.#inFlight.drain()) {
       p.cleanup();
       publishRequestError(this, p, err);
-      p.sink.fail(err);
+      p.fail(err);
     }
     if (err instanceof SmpClosedError) this.#closed = true;
   }
@@ -397,39 +423,4 @@ export class SmpSession {
   }
 }
 
-/**
- * Turns an error answer into a {@link SmpDeviceError}: `rc` ≠ 0 (SMP v1 style, and SMP-level
- * errors in v2), or an `err` map (SMP v2 group error).
- */
-export function throwIfDeviceError(rsp: SmpResponse, group: number, command: number): void {
-  const b = rsp.body;
-  const reason = typeof b.rsn === 'string' ? b.rsn : undefined;
-  const err = b.err;
-  if (err !== undefined && err !== null && typeof err === 'object' && !Array.isArray(err)) {
-    const e = err as CborMap;
-    const g = typeof e.group === 'number' ? e.group : group;
-    const rc = typeof e.rc === 'number' ? e.rc : 1;
-    if (rc !== 0) {
-      throw new SmpDeviceError({ group, command, rc, style: 'err', errGroup: g, rcName: groupErrName(g, rc), reason });
-    }
-  }
-  if (typeof b.rc === 'number' && b.rc !== 0) {
-    throw new SmpDeviceError({ group, command, rc: b.rc, style: 'rc', rcName: mgmtErrName(b.rc), reason });
-  }
-}
-
-function abortErrorFrom(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  if (r instanceof AbortError) return r;
-  return new AbortError('the request was aborted', { cause: r });
-}
-
-function checkVersion(v: number): SmpVersion {
-  if (v !== 0 && v !== 1) throw new RangeError(`version must be 0 (SMP v1) or 1 (SMP v2), got ${v}`);
-  return v;
-}
-
-function checkTimeout(name: string, v: number): number {
-  if (!Number.isFinite(v) || v <= 0 || v > 2 ** 31 - 1) throw new RangeError(`${name} must be a positive number of ms, got ${v}`);
-  return v;
-}
+export { throwIfDeviceError } from './session-checks.js';

@@ -276,3 +276,30 @@ test('sendTo: the raw answer or the error goes to the sink, once; bad input thro
   await new Promise((r) => setImmediate(r));
   assert.equal(got.at(-1), 'fail SmpClosedError');
 });
+
+test('a sink that throws cannot stop the others: every deadline still ends, the error is rethrown apart; closing from a sink stops the timer', async () => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const script = `
+    import { SmpSession } from ${JSON.stringify(new URL('../src/session.ts', import.meta.url).href)};
+    import { TransportEmitter } from ${JSON.stringify(new URL('../src/transport/emitter.ts', import.meta.url).href)};
+    const em = new TransportEmitter();
+    const t = { kind: 'x', maxPacket: undefined, closed: false, on: (e, l) => em.on(e, l), close: async () => {}, send: async () => {} };
+    const thrown = [];
+    process.on('uncaughtException', (e) => thrown.push(e.message));
+    const s = new SmpSession(t);
+    const got = [];
+    const sink = (name, act) => ({ answer: () => got.push(name + ' answer'), fail: (e) => { got.push(name + ' ' + e.name); act?.(); } });
+    s.sendTo(0, 0, 0, {}, 50, undefined, sink('a', () => { throw new Error('sink a broke'); }));
+    s.sendTo(0, 0, 0, {}, 50, undefined, sink('b'));
+    s.sendTo(0, 0, 0, {}, 150, undefined, sink('c', () => s.close()));
+    s.sendTo(0, 0, 0, {}, 30000, undefined, sink('d'));
+    const started = Date.now();
+    process.on('exit', () => console.log(JSON.stringify({ got, thrown, ms: Date.now() - started })));
+  `;
+  const r = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 20_000 });
+  const out = JSON.parse(r.stdout.trim()) as { got: string[]; thrown: string[]; ms: number };
+  assert.deepEqual(out.got, ['a SmpTimeoutError', 'b SmpTimeoutError', 'c SmpTimeoutError', 'd SmpClosedError']);
+  assert.deepEqual(out.thrown, ['sink a broke']);
+  assert.ok(out.ms < 5000, `the process exited after the close, not at d's 30 s deadline (${out.ms} ms)`);
+});

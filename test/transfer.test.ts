@@ -611,3 +611,26 @@ test('a device that takes long to check the image after the last chunk is waited
     await r.close();
   }
 });
+
+describe('the window against what a device reports', () => {
+  test('a device with more net_bufs than the engine keeps in flight: the window stops at MAX_WINDOW', async () => {
+    const { resolveWindow, MAX_WINDOW } = await import('../src/transfer/window.js');
+    assert.equal(resolveWindow({}, 200, 'console').maxWindow, MAX_WINDOW);
+    assert.equal(resolveWindow({ window: 'auto' }, MAX_WINDOW + 2, 'cobs').maxWindow, MAX_WINDOW);
+    assert.equal(resolveWindow({}, 4, 'console').maxWindow, 3);
+    assert.equal(resolveWindow({ window: 8 }, 200, 'console').fixedWindow, 8);
+    assert.equal(resolveWindow({}, 200, 'raw').maxWindow, 1);
+  });
+
+  test('an upload to a device that reports 200 net_bufs runs (the window never outgrows its queues)', async () => {
+    const r = await rig({ bootMs: 50 }, { netbufSize: 512, netbufCount: 200 });
+    try {
+      await r.client.useAutoFrameSize();
+      const res = await r.client.image.upload(buildImage({ size: 96 * 1024, version: '3.3.3', seed: 9 }), { window: 'auto' });
+      assert.ok(res.maxWindowUsed > 3);
+      assert.ok(res.maxWindowUsed <= 64);
+    } finally {
+      await r.close();
+    }
+  });
+});

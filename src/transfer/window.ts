@@ -155,7 +155,7 @@ export function resolveWindow(
   if (opts.maxTimeouts !== undefined && (!Number.isInteger(opts.maxTimeouts) || opts.maxTimeouts < 0)) {
     throw new RangeError(`maxTimeouts must be a non-negative integer, got ${opts.maxTimeouts}`);
   }
-  const deviceCap = bufCount !== undefined ? Math.max(1, bufCount - 1) : undefined;
+  const deviceCap = bufCount !== undefined ? Math.min(MAX_WINDOW, Math.max(1, bufCount - 1)) : undefined;
   const rawLink = encoding === 'raw';
   const maxWindow = rawLink ? 1 : Math.min(opts.maxWindow ?? deviceCap ?? 1, deviceCap ?? MAX_WINDOW);
   const fixedWindow = fixed === undefined ? undefined : rawLink ? 1 : Math.min(fixed, deviceCap ?? MAX_WINDOW);

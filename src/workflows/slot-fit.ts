@@ -7,7 +7,7 @@
  * @module
  */
 import { fmtBytes } from '../describe.js';
-import { McuMgrError, SmpDeviceError } from '../errors.js';
+import { McuMgrError, SmpDeviceError, SmpResponseError, SmpTimeoutError } from '../errors.js';
 import type { ImageSlotInfo } from '../groups/image.js';
 
 /** What the check needs of a client (MCUmgrClient provides it). */
@@ -30,6 +30,8 @@ export async function slotLimit(client: SlotInfoSource, image: number, signal?: 
     infos = await client.image.slotInfo(signal ? { signal } : undefined);
   } catch (e) {
     if (e instanceof SmpDeviceError) return { limit: undefined, source: `the device does not answer slot info (${e.rcName})` };
+    // A lost or odd answer to this one question must not stop an update: the device checks too.
+    if (e instanceof SmpTimeoutError || e instanceof SmpResponseError) return { limit: undefined, source: `slot info could not be read (${e.code})` };
     throw e;
   }
   const info = infos.find((i) => i.image === image);
