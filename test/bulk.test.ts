@@ -283,4 +283,20 @@ describe('ProgressThrottle', () => {
     assert.deepEqual(sent, [0, 99]);
     assert.equal(th.sent, 2);
   });
+
+  test('each message carries the time its interval counts from: two are never closer than the interval', async () => {
+    let clock = 1000;
+    const got: Array<[number, number]> = [];
+    const th = new ProgressThrottle<number>((m, at) => got.push([m, at]), 50, () => clock);
+    th.push(1);
+    clock = 1030;
+    th.push(2); // kept for the end of the interval
+    clock = 1050;
+    await new Promise((r) => setTimeout(r, 80));
+    th.close();
+    assert.deepEqual(got, [
+      [1, 1000],
+      [2, 1050],
+    ]);
+  });
 });

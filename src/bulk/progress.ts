@@ -12,7 +12,7 @@ import type { BulkProgressEvent } from './types.js';
  * state, yet never sees more than `1000 / intervalMs` messages a second.
  */
 export class ProgressThrottle<T> {
-  readonly #send: (msg: T) => void;
+  readonly #send: (msg: T, at: number) => void;
   readonly #intervalMs: number;
   readonly #now: () => number;
   #last = -Infinity;
@@ -23,7 +23,7 @@ export class ProgressThrottle<T> {
   /** Messages sent so far. */
   sent = 0;
 
-  constructor(send: (msg: T) => void, intervalMs = 100, now: () => number = () => performance.now()) {
+  constructor(send: (msg: T, at: number) => void, intervalMs = 100, now: () => number = () => performance.now()) {
     if (typeof send !== 'function') throw new TypeError('send must be a function');
     if (typeof intervalMs !== 'number' || !Number.isFinite(intervalMs) || intervalMs < 0) {
       throw new RangeError(`intervalMs must be a non-negative number of milliseconds, got ${String(intervalMs)}`);
@@ -79,7 +79,8 @@ export class ProgressThrottle<T> {
   #emit(msg: T): void {
     this.#last = this.#now();
     this.sent++;
-    this.#send(msg);
+    // The time the interval is counted from goes with the message, so two are never closer.
+    this.#send(msg, this.#last);
   }
 }
 

@@ -46,9 +46,9 @@ export default async function runDeviceTask(task: WorkerTask): Promise<WorkerOut
     attempt: 1,
     at: 0,
   };
-  const throttle = new ProgressThrottle<ProgressMessage>((m) => {
+  const throttle = new ProgressThrottle<ProgressMessage>((m, at) => {
     try {
-      port.postMessage({ ...m, at: performance.timeOrigin + performance.now() }); // the throttle's clock, on the Date.now() scale
+      port.postMessage({ ...m, at: performance.timeOrigin + at }); // the throttle's clock, on the Date.now() scale
     } catch {
       /* the main side is gone; nothing to tell */
     }
