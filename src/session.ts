@@ -13,6 +13,7 @@ import { decodeHeader, Op, SMP_HEADER_SIZE, type SmpHeader } from './codec/heade
 import { decodeCborMap, type CborMap } from './codec/cbor.js';
 import { packetParts, setSeq } from './codec/packet.js';
 import type { Transport } from './transport/transport.js';
+import { rethrowApart } from './transport/emitter.js';
 import {
   AbortError,
   SmpClosedError,
@@ -112,9 +113,7 @@ class Pending {
     try {
       this.sink.answer(rsp);
     } catch (e) {
-      queueMicrotask(() => {
-        throw e;
-      });
+      rethrowApart(e);
     }
   }
 
@@ -123,9 +122,7 @@ class Pending {
     try {
       this.sink.fail(err);
     } catch (e) {
-      queueMicrotask(() => {
-        throw e;
-      });
+      rethrowApart(e);
     }
   }
 

@@ -82,8 +82,9 @@ describe('the client against an MCUboot board built with BOOT_SERIAL_WAIT_FOR_DF
       assert.equal(board.recoveryReason, 'dfu-request');
       await new Promise((r) => setTimeout(r, 1800));
       assert.equal(sim.personality, 'mcuboot', 'caught: the wait no longer ends');
-      // The recovery upload itself landed: the primary slot holds the new image, valid, unconfirmed by anyone.
+      // The recovery upload itself landed in the primary slot, and nothing is marked for a swap.
       assert.equal(board.slots()[0]!.version, '4.5.6');
+      assert.ok(!(await client.image.state()).some((s) => s.pending || s.permanent), 'nothing marked');
     } finally {
       await client.close();
       await sim.close();

@@ -28,10 +28,15 @@ export class TransportEmitter {
         list[i]!(arg);
       } catch (e) {
         // A listener's bug must not break the read loop; report it out of band.
-        queueMicrotask(() => {
-          throw e;
-        });
+        rethrowApart(e);
       }
     }
   }
+}
+
+/** Throws `e` on its own after the current loop: a callback's bug reported without breaking its caller. */
+export function rethrowApart(e: unknown): void {
+  queueMicrotask(() => {
+    throw e;
+  });
 }

@@ -157,7 +157,7 @@ export async function firmwareUpdate(
   // A lost answer to the write does not say whether it took: the state read after it does. Only
   // when that read shows it did not (the request itself was lost: the device works in order, so
   // it would have been handled before the read) is it sent once more.
-  let marked: SlotStateLike[] = before;
+  let marked: SlotStateLike[];
   for (let attempt = 0; ; attempt++) {
     let markError: unknown;
     try {
