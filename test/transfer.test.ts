@@ -614,7 +614,7 @@ test('a device that takes long to check the image after the last chunk is waited
 
 describe('the window against what a device reports', () => {
   test('a device with more net_bufs than the engine keeps in flight: the window stops at MAX_WINDOW', async () => {
-    const { resolveWindow, MAX_WINDOW } = await import('../src/transfer/window.js');
+    const { resolveWindow, MAX_WINDOW } = await import('../src/transfer/window-size.js');
     assert.equal(resolveWindow({}, 200, 'console').maxWindow, MAX_WINDOW);
     assert.equal(resolveWindow({ window: 'auto' }, MAX_WINDOW + 2, 'cobs').maxWindow, MAX_WINDOW);
     assert.equal(resolveWindow({}, 4, 'console').maxWindow, 3);

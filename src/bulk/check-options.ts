@@ -4,7 +4,7 @@
  * @module
  */
 import type { MessagePort } from 'node:worker_threads';
-import { MAX_WINDOW } from '../transfer/window.js';
+import { MAX_WINDOW } from '../transfer/window-size.js';
 import { parseConnection } from '../connection.js';
 import { readImageFile } from '../image/index.js';
 import { argBool, argInt, argNumber, argOptions, describe } from '../groups/util.js';

@@ -11,7 +11,7 @@ import { AbortError, SmpResponseError, SmpTimeoutError } from '../errors.js';
 import type { SmpResponse } from '../session.js';
 import { checkDeviceFileName } from './file-upload.js';
 import { fileDownloadData, fileDownloadRequest } from '../groups/fs.js';
-import { resolveWindow } from './window.js';
+import { resolveWindow } from './window-size.js';
 import { createHash } from 'node:crypto';
 import { closeDeviceFile, crc32Of, verifyDeviceFile, type FsVerification } from './fs-verify.js';
 import type { TransferContext, TransferOptions, TransferProgress, TransferResult } from './types.js';

@@ -22,6 +22,11 @@
  * Abandoning is safe because every chunk carries the bytes of the same source at the same offsets:
  * a stale chunk the device still accepts writes exactly what a fresh one would.
  * With `window: 1` this is exactly stop-and-wait.
+ *
+ * The steady state (an in-order answer that does not end the upload, from a source read
+ * synchronously) is handled in the answer's own call: the chunk is confirmed and the window
+ * refilled while the loop below stays parked, so a chunk costs no promise and no turn of the
+ * event loop. Everything else wakes the loop, which decides as described above.
  * @module
  */
 import { setTimeout as delay } from 'node:timers/promises';
@@ -31,52 +36,10 @@ import type { ResponseSink, SmpResponse } from '../session.js';
 import type { ByteSource } from './source.js';
 import { fitChunk } from './chunking.js';
 import { Fifo } from './fifo.js';
+import { MAX_WINDOW, resolveWindow } from './window-size.js';
+import type { UploadSpec } from './upload-spec.js';
 import type { TransferOptions, TransferProgress, TransferResult } from './types.js';
 import { nextTransferId, progressObserved, publishTransferProgress } from './diagnostics.js';
-
-/** What one kind of upload plugs into the engine. */
-export interface UploadSpec {
-  source: ByteSource;
-  maxRequest: number;
-  /** Request fields other than `data` for a chunk at `off` (`first` = the off 0 chunk): a new object each call (the engine adds `data` to it). */
-  fields(off: number, first: boolean): CborMap;
-  /**
-   * Sends one chunk request and hands its raw answer (device errors are not exceptions) or its
-   * error to `sink` (`SmpSession.sendTo`: no promise per chunk); throws on bad input.
-   */
-  send(body: CborMap, timeoutMs: number | undefined, signal: AbortSignal | undefined, sink: ResponseSink): void;
-  /**
-   * Reads the device's next offset from an answer. Throws a typed error for a fatal answer;
-   * returns `undefined` when the answer is an error that says nothing about the offset (the
-   * engine then asks `recover`).
-   */
-  offsetOf(rsp: SmpResponse): number | undefined;
-  /** Asks the device where it stands after an answer that did not say (e.g. fs status). */
-  recover?(): Promise<number>;
-  /** Called with the answer that completed the upload. */
-  onComplete?(rsp: SmpResponse): void;
-  /** Deadline of the first chunk (erase). */
-  firstTimeoutMs: number;
-  /**
-   * Deadline of the last chunk, when the device does slow work before it answers it (Zephyr's
-   * img_mgmt hashes the whole slot). Default: the normal deadline; an fs upload only closes the
-   * file, and a long wait there would only delay the resend of a lost last chunk.
-   */
-  lastTimeoutMs?: number;
-  /** Default alignment of chunk sizes. */
-  alignment: number;
-  /** The first chunk carries at least this many bytes (an image header: 32). */
-  minFirstChunk?: number;
-  /**
-   * The answer to the first chunk must be exactly its length (no resume at offset 0: fs upload).
-   * Anything else means the device mixed this upload with a stale one: start over once, then fail.
-   */
-  exactFirst?: boolean;
-  /** Runs before every first chunk (fs: close any stale file context on the device). */
-  beforeFirst?(): Promise<void>;
-  bufCount?: number;
-  encoding?: 'console' | 'raw' | 'cobs';
-}
 
 /** One chunk on its way: it receives its own outcome (the session's sink) and tells the run. */
 class InFlight implements ResponseSink {
@@ -131,37 +94,6 @@ const MAX_REWINDS_WITHOUT_PROGRESS = 8;
  */
 const TRANSIENT_RC = new Set([2, 9, 10]);
 
-/** Largest window accepted from a caller. */
-export const MAX_WINDOW = 64;
-
-/**
- * The window a transfer may use, from the caller's options and what the device told: checks the
- * options, then caps every window (fixed or auto) at buf_count − 1 (one buffer holds the answer),
- * at 1 when buf_count is unknown (auto), and at 1 over raw SMP (no CRC and no resync: bytes lost
- * inside one request would glue it to the next). Shared by uploads and downloads.
- */
-export function resolveWindow(
-  opts: Pick<TransferOptions, 'window' | 'maxWindow' | 'maxTimeouts'>,
-  bufCount: number | undefined,
-  encoding: UploadSpec['encoding'],
-): { fixedWindow: number | undefined; maxWindow: number; rawLink: boolean } {
-  const fixed = opts.window === undefined || opts.window === 'auto' ? undefined : opts.window;
-  if (fixed !== undefined && (!Number.isInteger(fixed) || fixed < 1 || fixed > MAX_WINDOW)) {
-    throw new RangeError(`window must be 'auto' or an integer 1..${MAX_WINDOW}, got ${String(opts.window)}`);
-  }
-  if (opts.maxWindow !== undefined && (!Number.isInteger(opts.maxWindow) || opts.maxWindow < 1 || opts.maxWindow > MAX_WINDOW)) {
-    throw new RangeError(`maxWindow must be an integer 1..${MAX_WINDOW}, got ${opts.maxWindow}`);
-  }
-  if (opts.maxTimeouts !== undefined && (!Number.isInteger(opts.maxTimeouts) || opts.maxTimeouts < 0)) {
-    throw new RangeError(`maxTimeouts must be a non-negative integer, got ${opts.maxTimeouts}`);
-  }
-  const deviceCap = bufCount !== undefined ? Math.min(MAX_WINDOW, Math.max(1, bufCount - 1)) : undefined;
-  const rawLink = encoding === 'raw';
-  const maxWindow = rawLink ? 1 : Math.min(opts.maxWindow ?? deviceCap ?? 1, deviceCap ?? MAX_WINDOW);
-  const fixedWindow = fixed === undefined ? undefined : rawLink ? 1 : Math.min(fixed, deviceCap ?? MAX_WINDOW);
-  return { fixedWindow, maxWindow, rawLink };
-}
-
 /** Runs a pipelined upload to completion. */
 export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions = {}): Promise<TransferResult> {
   const total = spec.source.size;
@@ -194,13 +126,22 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
   // plus answers of chunks already confirmed by a later one (skipped when their turn comes).
   const inflight = new Fifo<InFlight>(MAX_WINDOW);
   const events = new Fifo<InFlight>(4 * MAX_WINDOW);
+  /** Set while the loop is parked waiting for an event; cleared by whoever wakes it. */
   let wake: (() => void) | undefined;
+  /** Set while chunks are being sent (an answer delivered during a send takes the loop's path). */
+  let filling = false;
+  /** An error met on the answer path (a throwing onProgress, a refused send): the loop throws it. */
+  let failure: { err: unknown } | undefined;
   const started = performance.now();
   let rateStart = started;
   let rateBase = 0;
 
-  const onAbort = (): void => wake?.();
-  signal?.addEventListener('abort', onAbort);
+  const rouse = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  signal?.addEventListener('abort', rouse);
 
   const checkAbort = (): void => {
     if (signal?.aborted) throw signal.reason instanceof AbortError ? signal.reason : new AbortError('the upload was aborted', { cause: signal.reason });
@@ -211,12 +152,39 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
     entry.settled = true;
     if (entry.abandoned) {
       ghosts--;
-      wake?.(); // its buffer on the device is free again
+      rouse(); // its buffer on the device is free again
       return;
     }
     if (entry.done) return;
+    if (wake !== undefined && !filling && events.length === 0 && acceptAtOnce(entry)) return;
     events.push(entry);
-    wake?.();
+    rouse();
+  };
+
+  /**
+   * The steady state of an upload, taken on the answer's own call: an in-order answer that does
+   * not end the upload confirms its chunk and the next ones go out at once, while the loop stays
+   * parked (no promise and no turn of the loop per chunk). Anything else is the loop's: it reads
+   * the same answer again and decides. Returns false to leave the answer to the loop.
+   */
+  const acceptAtOnce = (e: InFlight): boolean => {
+    if (e.first || e.rsp === undefined || signal?.aborted || !spec.source.readSync) return false;
+    let r: number | undefined;
+    try {
+      r = spec.offsetOf(e.rsp);
+    } catch {
+      return false;
+    }
+    if (r !== e.expected || r >= total) return false;
+    try {
+      losses = 0;
+      confirmInOrder(r);
+      fillSync();
+    } catch (err) {
+      failure = { err };
+      rouse();
+    }
+    return true;
   };
 
   /** Sends the chunk at `off`; synchronous when the source can read without waiting (a buffer). */
@@ -244,6 +212,41 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
     fields.data = data;
     spec.send(fields, deadline, signal, entry);
     return entry;
+  };
+
+  /** Sends chunks until the window is full; only for a source that reads synchronously. */
+  const fillSync = (): void => {
+    filling = true;
+    try {
+      while (inflight.length + ghosts < window && next < total) {
+        const e = send(next, false) as InFlight;
+        inflight.push(e);
+        next = e.expected;
+      }
+    } finally {
+      filling = false;
+    }
+    if (inflight.length > maxWindowUsed) maxWindowUsed = inflight.length;
+  };
+
+  /** The device has everything up to `r`, the end of a chunk in flight: so every chunk before it landed too. */
+  const confirmInOrder = (r: number): void => {
+    acked = r;
+    rewindsWithoutProgress = 0;
+    for (let i = 0, n = inflight.length; i < n; i++) {
+      const x = inflight.shift()!; // in place, in order: this runs for every answer
+      if (x.expected <= r) x.done = true;
+      if (!x.done) inflight.push(x);
+    }
+    cleanRun++;
+    if (fixedWindow === undefined) {
+      if (window < ceiling) window++;
+      if (cleanRun >= CEILING_RECOVERY_ACKS && ceiling < maxWindow) {
+        ceiling++;
+        cleanRun = 0;
+      }
+    }
+    report();
   };
 
   const abandonAll = (): void => {
@@ -313,6 +316,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
   try {
     for (;;) {
       checkAbort();
+      if (failure) throw failure.err;
       if (needFirst) {
         if (inflight.length === 0 && ghosts < window) {
           await spec.beforeFirst?.();
@@ -321,19 +325,21 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
           inflight.clear();
           inflight.push(entry);
         }
+      } else if (spec.source.readSync) {
+        fillSync();
       } else {
         while (inflight.length + ghosts < window && next < total) {
-          const sending = send(next, false);
-          const e = sending instanceof Promise ? await sending : sending;
+          const e = await send(next, false);
           inflight.push(e);
           next = e.expected;
         }
       }
       maxWindowUsed = Math.max(maxWindowUsed, inflight.length);
       if (events.length === 0) {
+        // Parked until an event the steady state does not handle (see acceptAtOnce).
         const waiting = new Promise<void>(captureResolve); // no closure per wait
         wake = captured;
-        if (events.length > 0 || signal?.aborted) wake!();
+        if (events.length > 0 || signal?.aborted) rouse();
         await waiting;
         wake = undefined;
         continue;
@@ -385,23 +391,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
       }
 
       if (r === e.expected) {
-        // The device has everything up to r, so every chunk before this one landed too.
-        acked = r;
-        rewindsWithoutProgress = 0;
-        for (let i = 0, n = inflight.length; i < n; i++) {
-          const x = inflight.shift()!; // in place, in order: this runs for every answer
-          if (x.expected <= r) x.done = true;
-          if (!x.done) inflight.push(x);
-        }
-        cleanRun++;
-        if (fixedWindow === undefined) {
-          if (window < ceiling) window++;
-          if (cleanRun >= CEILING_RECOVERY_ACKS && ceiling < maxWindow) {
-            ceiling++;
-            cleanRun = 0;
-          }
-        }
-        report();
+        confirmInOrder(r);
         if (acked >= total) {
           spec.onComplete?.(e.rsp!);
           break;
@@ -428,16 +418,11 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
       }
     }
   } finally {
-    signal?.removeEventListener('abort', onAbort);
+    signal?.removeEventListener('abort', rouse);
     for (let i = 0; i < inflight.length; i++) inflight.at(i).abandoned = true;
   }
 
   const seconds = (performance.now() - started) / 1000;
   const skipped = resumedAt === undefined ? {} : resumedAt >= total ? { alreadyComplete: true } : { resumedAt };
   return { bytes: total, sent, ...skipped, seconds, throughput: seconds > 0 ? sent / seconds : 0, rewinds, timeouts, maxWindowUsed };
-}
-
-/** True when `e` is a device error of `group` with group code `rc` (SMP v2 `err`). */
-export function isGroupError(e: unknown, group: number, rc: number): e is SmpDeviceError {
-  return e instanceof SmpDeviceError && e.style === 'err' && (e.errGroup ?? e.group) === group && e.rc === rc;
 }
