@@ -394,7 +394,8 @@ export class SmpSession {
       p.fail(err);
       return;
     }
-    const response: SmpResponse = { header: h, payload: Buffer.from(payload), body };
+    // A transport that may reuse its receive buffer gets the payload copied: the answer is the caller's to keep.
+    const response: SmpResponse = { header: h, payload: this.transport.ownPackets ? payload : Buffer.from(payload), body };
     if (requestChannels.answer.hasSubscribers) {
       requestChannels.answer.publish({ session: this, seq: p.seq, op: p.rspOp - 1, group: p.group, id: p.id, response });
     }

@@ -303,3 +303,21 @@ test('a sink that throws cannot stop the others: every deadline still ends, the 
   assert.deepEqual(out.thrown, ['sink a broke']);
   assert.ok(out.ms < 5000, `the process exited after the close, not at d's 30 s deadline (${out.ms} ms)`);
 });
+
+test('an answer keeps its payload as received only from a transport that owns its packets; others are copied', async () => {
+  for (const own of [false, true]) {
+    let answer: Buffer | undefined;
+    const t = new ScriptedTransport((p, tr) => {
+      answer = reply(p, { r: 'abc' });
+      tr.deliver(answer);
+    });
+    if (own) Object.defineProperty(t, 'ownPackets', { value: true });
+    const s = new SmpSession(t, { seqStart: 3 });
+    const rsp = await s.request(Op.READ, 0, 0, { d: 'abc' });
+    assert.deepEqual(rsp.payload, answer!.subarray(8));
+    // A transport that reuses its receive buffer overwrites it: the answer must not change then.
+    answer!.fill(0xee, 8);
+    assert.equal(rsp.payload.every((b) => b === 0xee), own, own ? 'shared with the packet' : 'a copy of its own');
+    assert.deepEqual(rsp.body, { r: 'abc' });
+  }
+});

@@ -21,6 +21,8 @@ export interface MemoryPairOptions {
 class MemoryEnd implements Transport {
   readonly kind: string;
   readonly maxPacket: number | undefined;
+  /** The peer receives a copy of what was sent. */
+  readonly ownPackets = true;
   readonly #events = new TransportEmitter();
   readonly #latency: number;
   #peer: MemoryEnd | undefined;

@@ -33,6 +33,8 @@ export class SerialTransport implements Transport {
   readonly maxPacket: number;
   /** A serial link reaches one device. */
   readonly groupAddress = false;
+  /** Every decoder (native and twin) gives each packet a buffer of its own. */
+  readonly ownPackets = true;
   readonly #link: ByteLink;
   readonly #stream: SerialStream;
   readonly #emitter = new TransportEmitter();

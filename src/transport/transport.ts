@@ -36,6 +36,12 @@ export interface Transport {
   readonly groupAddress?: boolean;
   /** The device's address or path, for messages (e.g. `/dev/ttyACM0`, `192.0.2.1`). */
   readonly peerName?: string;
+  /**
+   * True when every packet this transport emits is a buffer of its own that it never writes to
+   * again: the session then keeps an answer's payload as it came instead of copying it. Leave it
+   * unset for a transport that reuses a receive buffer.
+   */
+  readonly ownPackets?: boolean;
   /** Sends one SMP packet. Resolves once the bytes are handed to the OS (not when answered). */
   send(packet: Buffer): Promise<void>;
   /**

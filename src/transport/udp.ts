@@ -161,6 +161,8 @@ export class UdpTransport implements Transport {
    * and the first answer wins, so transfers (whose state lives on one device) are refused.
    */
   readonly groupAddress: boolean;
+  /** dgram hands each datagram in a buffer of its own. */
+  readonly ownPackets = true;
   readonly #socket: Socket;
   readonly #emitter = new TransportEmitter();
   readonly #stats: UdpTransportStats = { sent: 0, received: 0, foreign: 0 };

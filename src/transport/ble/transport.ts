@@ -49,6 +49,8 @@ export interface BleTransportStats extends ReassemblerStats {
 /** A {@link Transport} over one BLE link. */
 export class BleTransport implements Transport {
   readonly kind = 'ble';
+  /** The reassembler hands each packet as a fresh copy. */
+  readonly ownPackets = true;
   /** The device the link goes to, as the scan saw it. */
   readonly device: BleAdvertisement;
   /** The negotiated ATT MTU. */
