@@ -41,13 +41,10 @@ namespace codec {
   throw e;
 }
 
-// A read-only view of the bytes of a Buffer / Uint8Array / Uint8ClampedArray argument.
-struct Bytes {
-  const uint8_t* data;
-  size_t size;
-};
+// Most pieces a packet given as parts may have (the *Parts functions; writev's limit too).
+constexpr uint32_t kMaxParts = 64;
 
-// The bytes of `v`; a TypeError naming `what` when `v` is not a Buffer or Uint8Array. A detached
+// The bytes (a Bytes view, codec_core.h) of `v`; a TypeError naming `what` when `v` is not a Buffer or Uint8Array. A detached
 // array reads as empty.
 inline Bytes GetBytes(const Napi::Value& v, const char* what) {
   napi_env env = v.Env();

@@ -28,6 +28,33 @@ Napi::Value EncodeConsoleJs(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// encodeConsoleParts(parts[, zephyrSplit]): the frames of the packet made of `parts` (at most
+// kMaxParts Buffers), read where they lie: an upload chunk is not joined to its header first.
+Napi::Value EncodeConsolePartsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "parts must be an array of Buffers or Uint8Arrays");
+  Napi::Array list = info[0].As<Napi::Array>();
+  const uint32_t count = list.Length();
+  if (count > kMaxParts) throw Napi::RangeError::New(env, "parts: at most " + std::to_string(kMaxParts) + " pieces");
+  Bytes parts[kMaxParts];
+  for (uint32_t k = 0; k < count; k++) parts[k] = GetBytes(list.Get(k), "every part");
+  bool zephyr = false;
+  if (info[1].IsBoolean()) {
+    zephyr = info[1].As<Napi::Boolean>().Value();
+  } else if (!info[1].IsUndefined()) {
+    throw Napi::TypeError::New(env, "zephyrSplit must be a boolean");
+  }
+  const size_t n = PartsLength(parts, count);
+  if (n < 1 || n > kMaxConsolePacket) {
+    throw Napi::RangeError::New(env, "packet must be 1.." + std::to_string(kMaxConsolePacket) +
+                                         " bytes for console framing, got " + std::to_string(n));
+  }
+  uint8_t* out;
+  Napi::Value result = BufferPool::Of(info)->Alloc(env, ConsoleEncodedLength(n, zephyr), &out);
+  ConsoleEncodeParts(parts, count, zephyr, out);
+  return result;
+}
+
 }  // namespace
 
 template <>
@@ -40,6 +67,7 @@ std::unique_ptr<ConsoleDecoderCore> NewCore<ConsoleDecoderCore>(const Napi::Call
 
 void InitConsole(Napi::Env env, Napi::Object exports, BufferPool* pool) {
   exports.Set("encodeConsole", Napi::Function::New<EncodeConsoleJs>(env, "encodeConsole", pool));
+  exports.Set("encodeConsoleParts", Napi::Function::New<EncodeConsolePartsJs>(env, "encodeConsoleParts", pool));
   Decoder<ConsoleDecoderCore>::Define(env, exports, pool, "ConsoleDecoder");
 }
 

@@ -14,6 +14,12 @@
 namespace mcumgr {
 namespace codec {
 
+// A read-only view of bytes held elsewhere (a Buffer argument, a piece of a packet).
+struct Bytes {
+  const uint8_t* data;
+  size_t size;
+};
+
 // ---- CRC-16/XMODEM (PROTOCOL.md §4.1, §5.5) -------------------------------------------------
 // Poly 0x1021, init 0, no reflection, no final xor. Slicing-by-8: table k gives the CRC
 // contribution of a byte followed by k zero bytes.

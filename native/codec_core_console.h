@@ -70,34 +70,64 @@ inline size_t ConsoleEncodedLength(size_t n, bool zephyr) {
   return outLen;
 }
 
-// Writes the console frames of `pkt` (1 <= n <= kMaxConsolePacket) into `out`
-// (ConsoleEncodedLength(n, zephyr) bytes).
-inline void ConsoleEncode(const uint8_t* pkt, size_t n, bool zephyr, uint8_t* out) {
-  const uint16_t crc = Crc16(pkt, n, 0);
+// Bytes of the packet made of `count` pieces.
+inline size_t PartsLength(const Bytes* parts, size_t count) {
+  size_t n = 0;
+  for (size_t i = 0; i < count; i++) n += parts[i].size;
+  return n;
+}
+
+// Writes the console frames of the packet made of `count` pieces in order (1 <= their total n <=
+// kMaxConsolePacket) into `out` (ConsoleEncodedLength(n, zephyr) bytes). Each piece is read where
+// it lies; only a frame that straddles two pieces is gathered first (at most 96 bytes).
+inline void ConsoleEncodeParts(const Bytes* parts, size_t count, bool zephyr, uint8_t* out) {
+  size_t n = 0;
+  uint16_t crc = 0;
+  for (size_t i = 0; i < count; i++) {
+    n += parts[i].size;
+    crc = Crc16(parts[i].data, parts[i].size, crc);
+  }
   const uint8_t head[2] = {static_cast<uint8_t>((n + 2) >> 8), static_cast<uint8_t>(n + 2)};
   const uint8_t tail[2] = {static_cast<uint8_t>(crc >> 8), static_cast<uint8_t>(crc)};
-  // The stream is head ‖ packet ‖ tail; each frame carries the next s bytes of it, from p.
-  size_t p = 0;
+  // The stream is head ‖ pieces ‖ tail: segment -1 is head, `count` is tail. The frame sizes add
+  // up to exactly n + 4, so the cursor never runs past the tail.
+  const long last = static_cast<long>(count);
+  auto size_of = [&](long k) -> size_t { return k < 0 || k == last ? 2 : parts[k].size; };
+  auto data_of = [&](long k) -> const uint8_t* { return k < 0 ? head : k == last ? tail : parts[k].data; };
+  long seg = -1;
+  size_t at = 0;
   bool first = true;
   size_t s;
   uint8_t tmp[console_detail::kMaxFrameRaw];
   for (ConsoleFrameSizes sizes(n, zephyr); sizes.Next(&s); first = false) {
     *out++ = first ? 0x06 : 0x04;
     *out++ = first ? 0x09 : 0x14;
+    while (at == size_of(seg) && seg < last) seg++, at = 0;
     const uint8_t* src;
-    if (p >= 2 && p + s <= n + 2) {
-      src = pkt + (p - 2);
+    if (size_of(seg) - at >= s) {
+      src = data_of(seg) + at;
+      at += s;
     } else {
-      for (size_t k = 0; k < s; k++) {
-        const size_t q = p + k;
-        tmp[k] = q < 2 ? head[q] : q < n + 2 ? pkt[q - 2] : tail[q - (n + 2)];
+      size_t got = 0;
+      while (got < s) {
+        while (at == size_of(seg) && seg < last) seg++, at = 0;
+        const size_t take = s - got < size_of(seg) - at ? s - got : size_of(seg) - at;
+        std::memcpy(tmp + got, data_of(seg) + at, take);
+        got += take;
+        at += take;
       }
       src = tmp;
     }
     out += Base64Encode(src, s, out);
     *out++ = 0x0a;
-    p += s;
   }
+}
+
+// Writes the console frames of `pkt` (1 <= n <= kMaxConsolePacket) into `out`
+// (ConsoleEncodedLength(n, zephyr) bytes).
+inline void ConsoleEncode(const uint8_t* pkt, size_t n, bool zephyr, uint8_t* out) {
+  const Bytes one{pkt, n};
+  ConsoleEncodeParts(&one, 1, zephyr, out);
 }
 
 namespace console_detail {

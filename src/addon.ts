@@ -23,6 +23,8 @@ export interface NativeAddon {
   base64Encode(data: Uint8Array): Buffer;
   base64Decode(text: Uint8Array): Buffer | null;
   encodeConsole(packet: Uint8Array, zephyrSplit: boolean): Buffer;
+  /** `encodeConsole` of the packet made of `parts` (at most 64), read where they lie. Absent from builds before it. */
+  encodeConsoleParts?(parts: readonly Uint8Array[], zephyrSplit: boolean): Buffer;
   cobsEncode(data: Uint8Array): Buffer;
   cobsDecode(enc: Uint8Array): Buffer | null;
   encodeCobsFrame(packet: Uint8Array): Buffer;

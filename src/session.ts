@@ -25,66 +25,9 @@ import { abortErrorFrom, checkTimeout, checkVersion, throwIfDeviceError } from '
 import { publishRequestError, requestChannels } from './session-diagnostics.js';
 import { InFlightTable } from './session-table.js';
 import { DeadlineTimer } from './session-deadlines.js';
+import type { PreparedRequest, ResponseSink, SessionOptions, SessionStats, SmpResponse, SmpVersion, RequestOptions } from './session-types.js';
 
-/** SMP protocol version of requests: 1 = SMP v2 (`err` maps, the default), 0 = SMP v1 (`rc` only). */
-export type SmpVersion = 0 | 1;
-
-/** Options of a {@link SmpSession}. */
-export interface SessionOptions {
-  /** Header version of requests. Default 1 (SMP v2). */
-  version?: SmpVersion;
-  /** Default deadline of a request, in ms. Default 5000. */
-  timeoutMs?: number;
-  /** Largest request packet (header + CBOR) allowed; larger requests fail before sending. */
-  maxPacket?: number;
-  /** First sequence number; random by default. */
-  seqStart?: number;
-}
-
-/** Options of one request. */
-export interface RequestOptions {
-  /** Deadline for the answer, in ms (overrides the session default). */
-  timeoutMs?: number;
-  /** Cancels the request; its promise rejects with {@link AbortError}. */
-  signal?: AbortSignal;
-  /** Resend after a timeout this many times. Only allowed for READ requests (idempotent). */
-  retries?: number;
-  /**
-   * Skip turning `rc`/`err` into errors; the caller inspects {@link SmpResponse.body} itself
-   * (e.g. shell exec, whose legacy `rc` is the command's own return value).
-   */
-  rawErrors?: boolean;
-}
-
-/** An answer from the device. */
-export interface SmpResponse {
-  header: SmpHeader;
-  /** The CBOR payload as received. */
-  payload: Buffer;
-  /** The decoded payload map. */
-  body: CborMap;
-}
-
-/**
- * Receives the outcome of a request sent with {@link SmpSession.sendTo}: exactly one call, the
- * raw answer (device errors are not turned into exceptions) or the error that ended it.
- */
-export interface ResponseSink {
-  answer(rsp: SmpResponse): void;
-  fail(err: Error): void;
-}
-
-/** Session counters. */
-export interface SessionStats {
-  sent: number;
-  received: number;
-  /** Answers that matched nothing in flight (late, duplicated, or unsolicited): dropped. */
-  unmatched: number;
-  /** Packets with a header that does not agree with their size, or not a response op. */
-  malformed: number;
-  timeouts: number;
-  retries: number;
-}
+export type { SmpVersion, SessionOptions, RequestOptions, SmpResponse, ResponseSink, SessionStats, PreparedRequest } from './session-types.js';
 
 /**
  * One request awaiting its answer. Its abort listener is this object (no closure per request:
@@ -230,6 +173,47 @@ export class SmpSession {
     this.#dispatch(sink, op, group, id, parts, checkTimeout('timeoutMs', timeoutMs ?? this.timeoutMs), signal);
   }
 
+  /**
+   * Builds a request into `req` now, to send later with {@link SmpSession.sendPrepared}: the
+   * packet with the sequence number the session expects to use next, and its frame when the
+   * transport frames ahead. Throws on bad input, as {@link SmpSession.sendTo} does.
+   * @example
+   * // An upload builds chunk k + 1 while the device writes chunk k:
+   * session.prepare(next, Op.WRITE, 1, 1, { off, data });
+   * // …the answer to chunk k comes:
+   * session.sendPrepared(next, undefined, undefined, next);
+   */
+  prepare(req: PreparedRequest, op: number, group: number, id: number, body: CborMap | Uint8Array): void {
+    req.parts = undefined;
+    req.frame = undefined;
+    const parts = this.#packet(op, group, id, body);
+    let seq = this.#seq;
+    for (let i = 0; i < 256 && this.#inFlight.has(seq); i++) seq = (seq + 1) & 0xff;
+    setSeq(parts[0]!, seq);
+    const t = this.transport;
+    req.frame = t.frameAhead && t.sendFrame ? t.frameAhead(parts) : undefined;
+    req.parts = parts;
+    req.seq = seq;
+    req.op = op;
+    req.group = group;
+    req.id = id;
+  }
+
+  /**
+   * Sends a request built by {@link SmpSession.prepare}, once, and hands its outcome to `sink`
+   * as {@link SmpSession.sendTo} does. When another request took the sequence number in the
+   * meantime, the packet gets the next one and is framed again.
+   * @throws TypeError when `req` was not prepared or was sent already.
+   */
+  sendPrepared(req: PreparedRequest, timeoutMs: number | undefined, signal: AbortSignal | undefined, sink: ResponseSink): void {
+    const parts = req.parts;
+    if (parts === undefined) throw new TypeError('sendPrepared(req): req was not prepared, or was sent already');
+    const frame = req.frame;
+    req.parts = undefined;
+    req.frame = undefined;
+    this.#dispatch(sink, req.op, req.group, req.id, parts, checkTimeout('timeoutMs', timeoutMs ?? this.timeoutMs), signal, frame, req.seq);
+  }
+
   /** Checks the request's address and builds its packet, as pieces; throws on bad input. */
   #packet(op: number, group: number, id: number, body: CborMap | Uint8Array): Buffer[] {
     if (op !== Op.READ && op !== Op.WRITE) throw new RangeError(`op must be Op.READ (0) or Op.WRITE (2), got ${op}`);
@@ -285,7 +269,18 @@ export class SmpSession {
     return new Promise<SmpResponse>((resolve, reject) => this.#dispatch({ answer: resolve, fail: reject }, op, group, id, parts, timeoutMs, signal));
   }
 
-  #dispatch(sink: ResponseSink, op: number, group: number, id: number, parts: Buffer[], timeoutMs: number, signal: AbortSignal | undefined): void {
+  /** Sends `parts` (or `frame`, made ahead for sequence number `frameSeq`) and tracks the answer for `sink`. */
+  #dispatch(
+    sink: ResponseSink,
+    op: number,
+    group: number,
+    id: number,
+    parts: Buffer[],
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    frame?: readonly Uint8Array[],
+    frameSeq?: number,
+  ): void {
     let refused: Error | undefined;
     if (this.#closed) refused = new SmpClosedError();
     else if (signal?.aborted) refused = abortErrorFrom(signal);
@@ -298,7 +293,10 @@ export class SmpSession {
       return;
     }
     const seq = this.#nextSeq();
-    setSeq(parts[0]!, seq);
+    if (seq !== frameSeq) {
+      setSeq(parts[0]!, seq);
+      frame = undefined; // made for another number: framed again below
+    }
     const p = new Pending(this, seq, group, id, op + 1, timeoutMs, signal, sink);
     signal?.addEventListener('abort', p, { once: true });
     this.#inFlight.set(seq, p);
@@ -313,7 +311,8 @@ export class SmpSession {
     const t = this.transport;
     if (t.sendPartsNow) {
       try {
-        t.sendPartsNow(parts);
+        if (frame !== undefined) t.sendFrame!(frame);
+        else t.sendPartsNow(parts);
       } catch (e) {
         queueMicrotask(() => this.#settle(p, e as Error)); // as a rejected send would: after the caller's bookkeeping
       }
@@ -380,7 +379,6 @@ export class SmpSession {
       return;
     }
     this.#inFlight.delete(h.seq);
-    if (this.#inFlight.size === 0) this.#deadlines.idle();
     p.cleanup();
     this.#stats.received++;
     const payload = packet.subarray(SMP_HEADER_SIZE);
@@ -392,6 +390,7 @@ export class SmpSession {
       const err = e instanceof SmpFrameError ? e : new SmpFrameError(String(e));
       publishRequestError(this, p, err);
       p.fail(err);
+      this.#idleWhenEmpty();
       return;
     }
     // A transport that may reuse its receive buffer gets the payload copied: the answer is the caller's to keep.
@@ -400,6 +399,15 @@ export class SmpSession {
       requestChannels.answer.publish({ session: this, seq: p.seq, op: p.rspOp - 1, group: p.group, id: p.id, response });
     }
     p.answer(response);
+    this.#idleWhenEmpty();
+  }
+
+  /**
+   * Lets the deadline timer stop holding the process when nothing is in flight: checked after the
+   * sink ran, since an upload sends its next chunk from there (no unref and ref per chunk).
+   */
+  #idleWhenEmpty(): void {
+    if (this.#inFlight.size === 0) this.#deadlines.idle();
   }
 
   #failAll(err: Error): void {

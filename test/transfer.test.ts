@@ -5,6 +5,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import diagnostics_channel from 'node:diagnostics_channel';
+import { REQUEST_CHANNELS } from '../src/session-diagnostics.js';
 import { createZephyrDevice, type ZephyrDevice } from '../src/sim/device/zephyr.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../src/sim/simulator.js';
 import { MCUmgrClient } from '../src/client.js';
@@ -70,13 +72,24 @@ describe('image upload in memory', () => {
   test('window 1 is stop-and-wait: one request in flight at a time, same bytes', async () => {
     const r = await rig();
     try {
+      // At every send, the request being sent is the only one in flight.
       let maxInFlight = 0;
-      const res = await uploadImage(r.client.transferContext(), IMAGE, {
-        window: 1,
-        onProgress: () => (maxInFlight = Math.max(maxInFlight, r.client.session.inFlight)),
-      });
+      let starts = 0;
+      const onStart = (m: unknown): void => {
+        if ((m as { session: unknown }).session !== r.client.session) return;
+        starts++;
+        maxInFlight = Math.max(maxInFlight, r.client.session.inFlight);
+      };
+      diagnostics_channel.subscribe(REQUEST_CHANNELS.start, onStart);
+      let res;
+      try {
+        res = await uploadImage(r.client.transferContext(), IMAGE, { window: 1 });
+      } finally {
+        diagnostics_channel.unsubscribe(REQUEST_CHANNELS.start, onStart);
+      }
       assert.equal(res.maxWindowUsed, 1);
-      assert.equal(maxInFlight, 0, 'nothing is in flight when a chunk is confirmed');
+      assert.ok(starts > 20, `${starts} requests seen`);
+      assert.equal(maxInFlight, 1, 'one request in flight at each send');
       assert.ok(slotHolds(r.core, IMAGE));
     } finally {
       await r.close();

@@ -100,6 +100,9 @@ class NativeDecoderView<S> implements PacketDecoder<S> {
   }
 }
 
+/** Most pieces one call of the addon's *Parts functions takes (`kMaxParts`). */
+const MAX_NATIVE_PARTS = 64;
+
 function checkSplit(split: ConsoleSplit): boolean {
   if (split !== 'plain' && split !== 'zephyr') throw new RangeError(`split must be 'plain' or 'zephyr', got ${String(split)}`);
   return split === 'zephyr';
@@ -127,10 +130,13 @@ function makeNativeCodec(): Codec | undefined {
     cobsEncode: (d) => n.cobsEncode(d),
     cobsDecode: (e) => n.cobsDecode(e),
     encodeCobsFrame,
-    // One piece goes to the addon whole; several are read where they lie by the twin's loop with
-    // the addon's CRC, rather than joined into a copy first.
-    encodeConsoleParts: (parts, split = 'plain') =>
-      parts.length === 1 ? encodeConsole(parts[0]!, split) : tsCons.encodeConsoleParts(parts, split, nativeCrc),
+    // Pieces are read where they lie (never joined into a copy first): by the addon, or by the
+    // twin's loop with the addon's CRC when there are too many for one call.
+    encodeConsoleParts: (parts, split = 'plain') => {
+      if (parts.length === 1) return encodeConsole(parts[0]!, split);
+      if (n.encodeConsoleParts && parts.length <= MAX_NATIVE_PARTS) return n.encodeConsoleParts(parts, checkSplit(split));
+      return tsCons.encodeConsoleParts(parts, split, nativeCrc);
+    },
     encodeCobsFrameParts: (parts) => (parts.length === 1 ? encodeCobsFrame(parts[0]!) : tsCobs.encodeCobsFrameParts(parts, nativeCrc)),
     createConsoleDecoder: (o = {}) =>
       new NativeDecoderView(

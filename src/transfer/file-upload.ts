@@ -66,6 +66,8 @@ export async function uploadFile(ctx: TransferContext, name: string, source: Upl
         beforeFirst: () => closeDeviceFile(ctx.session, opts.timeoutMs),
         fields: (off, first) => fileUploadFields(name, off, first ? src.size : undefined),
         send: (body, timeoutMs, signal, sink) => ctx.session.sendTo(Op.WRITE, Group.FS, FsCmd.FILE, body, timeoutMs, signal, sink),
+        prepare: (req, body) => ctx.session.prepare(req, Op.WRITE, Group.FS, FsCmd.FILE, body),
+        sendPrepared: (req, timeoutMs, signal, sink) => ctx.session.sendPrepared(req, timeoutMs, signal, sink),
         offsetOf: (rsp) => {
           const err = rsp.body.err as { group?: unknown; rc?: unknown } | undefined;
           if (err && err.group === Group.FS && err.rc === FILE_OFFSET_NOT_VALID) {

@@ -95,6 +95,8 @@ export async function uploadImage(ctx: TransferContext, source: UploadSource, op
         fields: (off, first) =>
           imageUploadFields(off, first ? { image, len: src.size, ...(opts.sha === false ? {} : { sha }), upgrade: opts.upgrade } : undefined),
         send: (body, timeoutMs, signal, sink) => ctx.session.sendTo(Op.WRITE, Group.IMAGE, ImageCmd.UPLOAD, body, timeoutMs, signal, sink),
+        prepare: (req, body) => ctx.session.prepare(req, Op.WRITE, Group.IMAGE, ImageCmd.UPLOAD, body),
+        sendPrepared: (req, timeoutMs, signal, sink) => ctx.session.sendPrepared(req, timeoutMs, signal, sink),
         offsetOf: (rsp) => uploadAnswerOffset(rsp, Group.IMAGE, ImageCmd.UPLOAD),
         onComplete: (rsp) => {
           if (typeof rsp.body.match === 'boolean') match = rsp.body.match;

@@ -3,7 +3,7 @@
  * @module
  */
 import type { CborMap } from '../codec/cbor.js';
-import type { ResponseSink, SmpResponse } from '../session.js';
+import type { PreparedRequest, ResponseSink, SmpResponse } from '../session.js';
 import type { ByteSource } from './source.js';
 
 /** What one kind of upload plugs into the engine. */
@@ -17,6 +17,14 @@ export interface UploadSpec {
    * error to `sink` (`SmpSession.sendTo`: no promise per chunk); throws on bad input.
    */
   send(body: CborMap, timeoutMs: number | undefined, signal: AbortSignal | undefined, sink: ResponseSink): void;
+  /**
+   * Builds a chunk request into `req` to send later with {@link UploadSpec.sendPrepared}
+   * (`SmpSession.prepare`): the engine builds the next chunk while the device works on the
+   * current one. Optional: without it every chunk is built when it is sent.
+   */
+  prepare?(req: PreparedRequest, body: CborMap): void;
+  /** Sends a request built by {@link UploadSpec.prepare}, as {@link UploadSpec.send} does. */
+  sendPrepared?(req: PreparedRequest, timeoutMs: number | undefined, signal: AbortSignal | undefined, sink: ResponseSink): void;
   /**
    * Reads the device's next offset from an answer. Throws a typed error for a fatal answer;
    * returns `undefined` when the answer is an error that says nothing about the offset (the

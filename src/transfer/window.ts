@@ -32,48 +32,14 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { AbortError, SmpDeviceError, SmpResponseError, SmpTimeoutError } from '../errors.js';
 import type { CborMap } from '../codec/cbor.js';
-import type { ResponseSink, SmpResponse } from '../session.js';
-import type { ByteSource } from './source.js';
+import type { PreparedRequest, SmpResponse } from '../session.js';
+import { InFlight } from './in-flight.js';
 import { fitChunk } from './chunking.js';
 import { Fifo } from './fifo.js';
 import { MAX_WINDOW, resolveWindow } from './window-size.js';
 import type { UploadSpec } from './upload-spec.js';
 import type { TransferOptions, TransferProgress, TransferResult } from './types.js';
 import { nextTransferId, progressObserved, publishTransferProgress } from './diagnostics.js';
-
-/** One chunk on its way: it receives its own outcome (the session's sink) and tells the run. */
-class InFlight implements ResponseSink {
-  /** Left behind by a rewind: its answer no longer means anything. */
-  abandoned = false;
-  /** Confirmed, by its own answer or by a later chunk's (the device works in order). */
-  done = false;
-  /** Its answer (or its deadline) has come. */
-  settled = false;
-  /** The answer, once settled without an error. */
-  rsp: SmpResponse | undefined = undefined;
-  /** The error (a timeout, a closed link…), once settled with one. */
-  err: unknown = undefined;
-  constructor(
-    readonly off: number,
-    readonly len: number,
-    readonly first: boolean,
-    private readonly settle: (entry: InFlight) => void,
-  ) {}
-
-  get expected(): number {
-    return this.off + this.len;
-  }
-
-  answer(rsp: SmpResponse): void {
-    this.rsp = rsp;
-    this.settle(this);
-  }
-
-  fail(err: Error): void {
-    this.err = err;
-    this.settle(this);
-  }
-}
 
 /** The resolve function of the promise last made with {@link captureResolve} (read at once). */
 let captured: (() => void) | undefined;
@@ -179,7 +145,8 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
     try {
       losses = 0;
       confirmInOrder(r);
-      fillSync();
+      fillSync(); // the device waits for this; the progress report can come after
+      report();
     } catch (err) {
       failure = { err };
       rouse();
@@ -187,31 +154,70 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
     return true;
   };
 
+  /** The data length of the chunk at `off` with these request `fields`. */
+  const chunkLength = (fields: CborMap, off: number, first: boolean): number => {
+    if (total === 0) return 0;
+    const fit = fitChunk(fields, spec.maxRequest, total - off, alignment);
+    let len = fit;
+    if (opts.chunkSize !== undefined) len = Math.min(len, opts.chunkSize);
+    if (first && spec.minFirstChunk) len = Math.min(fit, Math.max(len, spec.minFirstChunk));
+    return len;
+  };
+
   /** Sends the chunk at `off`; synchronous when the source can read without waiting (a buffer). */
   const send = (off: number, first: boolean): InFlight | Promise<InFlight> => {
-    const fields = spec.fields(off, first); // built once: sized, then sent
-    let len = 0;
-    if (total > 0) {
-      const fit = fitChunk(fields, spec.maxRequest, total - off, alignment);
-      len = fit;
-      if (opts.chunkSize !== undefined) len = Math.min(len, opts.chunkSize);
-      if (first && spec.minFirstChunk) len = Math.min(fit, Math.max(len, spec.minFirstChunk));
+    const built = ahead;
+    if (built !== undefined) {
+      ahead = undefined;
+      if (built.off === off && !first) return launchAhead(built);
     }
+    const fields = spec.fields(off, first); // built once: sized, then sent
+    const len = chunkLength(fields, off, first);
     const src = spec.source;
     if (src.readSync) return launch(off, len, first, fields, src.readSync(off, len));
     return src.read(off, len).then((data) => launch(off, len, first, fields, data));
   };
 
+  /**
+   * The first chunk waits for the erase; an image's last one for the device's check of the whole
+   * image (Zephyr hashes the slot to answer `match`). A last chunk timed out too early would be
+   * resent to a device that has already finished, which answers 0.
+   */
+  const deadlineOf = (e: InFlight): number | undefined =>
+    e.first ? spec.firstTimeoutMs : e.expected === total && spec.lastTimeoutMs !== undefined ? spec.lastTimeoutMs : opts.timeoutMs;
+
   const launch = (off: number, len: number, first: boolean, fields: CborMap, data: Buffer): InFlight => {
     sent += data.length;
     const entry = new InFlight(off, len, first, settle);
-    // The first chunk waits for the erase; an image's last one for the device's check of the
-    // whole image (Zephyr hashes the slot to answer `match`). A last chunk timed out too early
-    // would be resent to a device that has already finished, which answers 0.
-    const deadline = first ? spec.firstTimeoutMs : off + len === total && spec.lastTimeoutMs !== undefined ? spec.lastTimeoutMs : opts.timeoutMs;
     fields.data = data;
-    spec.send(fields, deadline, signal, entry);
+    spec.send(fields, deadlineOf(entry), signal, entry);
     return entry;
+  };
+
+  // The next chunk, built while the device works on the ones in flight (a full window): when an
+  // answer frees a place, only the write is left to do. A rewind leaves it unused (another offset).
+  let ahead: InFlight | undefined;
+  const aheadRequest: PreparedRequest = { parts: undefined, seq: 0, frame: undefined, op: 0, group: 0, id: 0 };
+
+  const launchAhead = (e: InFlight): InFlight => {
+    sent += e.len;
+    spec.sendPrepared!(aheadRequest, deadlineOf(e), signal, e);
+    return e;
+  };
+
+  const buildAhead = (): void => {
+    const src = spec.source;
+    if (!spec.prepare || !spec.sendPrepared || !src.readSync || needFirst || next >= total || ahead?.off === next) return;
+    ahead = undefined;
+    try {
+      const fields = spec.fields(next, false);
+      const len = chunkLength(fields, next, false);
+      fields.data = src.readSync(next, len);
+      spec.prepare(aheadRequest, fields);
+      ahead = new InFlight(next, len, false, settle);
+    } catch {
+      // Built again when it is sent, which throws the same error where it belongs.
+    }
   };
 
   /** Sends chunks until the window is full; only for a source that reads synchronously. */
@@ -223,6 +229,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
         inflight.push(e);
         next = e.expected;
       }
+      buildAhead();
     } finally {
       filling = false;
     }
@@ -246,7 +253,6 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
         cleanRun = 0;
       }
     }
-    report();
   };
 
   const abandonAll = (): void => {
@@ -392,6 +398,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
 
       if (r === e.expected) {
         confirmInOrder(r);
+        report();
         if (acked >= total) {
           spec.onComplete?.(e.rsp!);
           break;
@@ -418,6 +425,7 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
       }
     }
   } finally {
+    ahead = undefined;
     signal?.removeEventListener('abort', rouse);
     for (let i = 0; i < inflight.length; i++) inflight.at(i).abandoned = true;
   }

@@ -58,7 +58,11 @@ export class SerialStream {
    * themselves.
    */
   encode(parts: readonly Uint8Array[]): readonly Uint8Array[] {
-    const frame = this.framing.encodeParts(parts);
+    return this.delimit(this.framing.encodeParts(parts));
+  }
+
+  /** The pieces to write for a frame of {@link SerialFraming.encodeParts}: with the delimiter it needs now. */
+  delimit(frame: readonly Uint8Array[]): readonly Uint8Array[] {
     if (this.#opts.encoding === 'cobs') return [ZERO, ...frame];
     if (this.#needDelimiter) {
       this.#needDelimiter = false;

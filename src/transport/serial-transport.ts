@@ -95,7 +95,22 @@ export class SerialTransport implements Transport {
   sendPartsNow(parts: readonly Buffer[]): void {
     if (this.#closed) throw new SmpClosedError(`serial port ${this.path} is closed`);
     this.#stream.check(parts.length === 1 ? parts[0] : parts);
-    const pieces = this.#stream.encode(parts);
+    this.#write(this.#stream.encode(parts));
+  }
+
+  /** The frame of the packet made of `parts`, for {@link sendFrame} later; throws for a packet the link refuses. */
+  frameAhead(parts: readonly Buffer[]): readonly Uint8Array[] {
+    this.#stream.check(parts.length === 1 ? parts[0] : parts);
+    return this.#stream.framing.encodeParts(parts);
+  }
+
+  /** Writes a frame made by {@link frameAhead} (with the delimiter the link needs now). */
+  sendFrame(frame: readonly Uint8Array[]): void {
+    if (this.#closed) throw new SmpClosedError(`serial port ${this.path} is closed`);
+    this.#write(this.#stream.delimit(frame));
+  }
+
+  #write(pieces: readonly Uint8Array[]): void {
     try {
       this.#link.write(pieces);
     } catch (e) {

@@ -56,6 +56,15 @@ export interface Transport {
    * would reject with, and costs no promise per packet (the session's choice when present).
    */
   sendPartsNow?(parts: readonly Buffer[]): void;
+  /**
+   * Frames a packet now, to be sent later with {@link Transport.sendFrame}: the encoding of an
+   * upload's next chunk done while the device works on the current one. Throws what
+   * {@link Transport.sendPartsNow} would for a packet it refuses (its size). A frame covers every
+   * byte of the packet (a serial frame's CRC), so a packet changed afterwards is framed again.
+   */
+  frameAhead?(parts: readonly Buffer[]): readonly Uint8Array[];
+  /** Sends a frame made by {@link Transport.frameAhead}, as {@link Transport.sendPartsNow} sends a packet. */
+  sendFrame?(frame: readonly Uint8Array[]): void;
   /** Subscribes to an event; returns a function that unsubscribes. */
   on<E extends keyof TransportEvents>(event: E, listener: TransportEvents[E]): () => void;
   /** Closes the link; idempotent. */
