@@ -3,12 +3,14 @@
 // agrees with the byte-at-a-time reference after every chunk (packets, buffered(), counters), is
 // independent of the chunking, keeps buffered() <= maxLine + maxPacket + 2, returns packets of
 // 8..maxPacket bytes, and every packet re-encoded (plain and Zephyr split) decodes to itself in a
-// fresh decoder whose lines are capped at 124 characters (the §4.1 frame limit).
+// fresh decoder whose lines are capped at 124 characters (the §4.1 frame limit), and is framed the
+// same whole and in pieces.
 #include "../native/codec_core_console.h"
 #include "fuzz_common.h"
 
 using mcumgr::codec::ConsoleDecoderCore;
 using mcumgr::codec::ConsoleEncode;
+using mcumgr::codec::ConsoleEncodeParts;
 using mcumgr::codec::ConsoleEncodedLength;
 using namespace fuzz;
 
@@ -29,6 +31,12 @@ class Reencoder {
       ConsoleDecoderCore& d = d_[zephyr];
       wire_.resize(ConsoleEncodedLength(p.size(), zephyr));
       ConsoleEncode(p.data(), p.size(), zephyr, wire_.data());
+      // The same packet as three pieces (cut where its size says, some cuts empty) frames the same.
+      const size_t a = p.size() * 3 / 7, b = a + (p.size() - a) / 2;
+      const mcumgr::codec::Bytes parts[4] = {{p.data(), a}, {p.data() + a, 0}, {p.data() + a, b - a}, {p.data() + b, p.size() - b}};
+      parts_.resize(wire_.size());
+      ConsoleEncodeParts(parts, 4, zephyr, parts_.data());
+      FUZZ_CHECK(parts_ == wire_, "frames of a %zu-byte packet in pieces differ from the whole packet's (zephyr=%d)", p.size(), zephyr);
       Packets got;
       CollectSink sink{&got};
       FUZZ_CHECK(d.Push(wire_.data(), wire_.size(), sink), "push refused");
@@ -44,6 +52,7 @@ class Reencoder {
  private:
   ConsoleDecoderCore d_[2];
   Bytes wire_;
+  Bytes parts_;
   uint64_t count_ = 0;
 };
 

@@ -96,6 +96,14 @@ for (const c of codecs) {
     );
   });
 
+  test(`${c.backend}: a packet in more pieces than one addon call takes (70) frames the same`, () => {
+    const packet = Buffer.from(Array.from({ length: 700 }, (_, i) => (i * 7) & 0xff));
+    const parts = Array.from({ length: 70 }, (_, i) => packet.subarray(i * 10, i * 10 + 10));
+    assert.deepEqual(c.encodeConsoleParts(parts), tsCodec.encodeConsole(packet));
+    assert.deepEqual(c.encodeConsoleParts(parts, 'zephyr'), tsCodec.encodeConsole(packet, 'zephyr'));
+    assert.deepEqual(c.encodeCobsFrameParts(parts), tsCodec.encodeCobsFrame(packet));
+  });
+
   test(`${c.backend}: an empty or oversized packet of pieces is refused like a whole one`, () => {
     assert.throws(() => c.encodeConsoleParts([Buffer.alloc(0), Buffer.alloc(0)]), RangeError);
     assert.throws(() => c.encodeCobsFrameParts([Buffer.alloc(0)]), RangeError);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SmpSession } from '../src/session.js';
+import { SmpSession, type PreparedRequest, type ResponseSink, type SmpResponse } from '../src/session.js';
 import { buildPacket, decodeHeader, Op } from '../src/codec/header.js';
 import { decodeCborMap, encodeCbor } from '../src/codec/cbor.js';
 import { TransportEmitter } from '../src/transport/emitter.js';
@@ -320,4 +320,77 @@ test('an answer keeps its payload as received only from a transport that owns it
     assert.equal(rsp.payload.every((b) => b === 0xee), own, own ? 'shared with the packet' : 'a copy of its own');
     assert.deepEqual(rsp.body, { r: 'abc' });
   }
+});
+
+/** A scripted transport that frames ahead: a frame is the joined packet; it records how each packet went. */
+class FramingTransport extends ScriptedTransport {
+  readonly how: Array<'frame' | 'parts'> = [];
+  frameAhead(parts: readonly Buffer[]): readonly Uint8Array[] {
+    return [Buffer.concat(parts)];
+  }
+  sendFrame(frame: readonly Uint8Array[]): void {
+    this.how.push('frame');
+    void this.send(Buffer.from(frame[0]!));
+  }
+  sendPartsNow(parts: readonly Buffer[]): void {
+    this.how.push('parts');
+    void this.send(Buffer.concat(parts));
+  }
+}
+
+/** A PreparedRequest of the test's own. */
+const holder = (): PreparedRequest => ({ parts: undefined, seq: 0, frame: undefined, op: 0, group: 0, id: 0 });
+
+/** A sink that resolves with the answer. */
+function sinkPromise(): { sink: ResponseSink; answer: Promise<SmpResponse> } {
+  let sink!: ResponseSink;
+  const answer = new Promise<SmpResponse>((resolve, reject) => (sink = { answer: resolve, fail: reject }));
+  return { sink, answer };
+}
+
+test('prepare + sendPrepared: the frame built ahead goes out as built, with the number the session uses next', async () => {
+  const t = new FramingTransport((p, tr) => tr.deliver(reply(p, { off: 42 })));
+  const s = new SmpSession(t, { seqStart: 7 });
+  const req = holder();
+  s.prepare(req, Op.WRITE, 1, 1, { off: 0, data: Buffer.alloc(100, 1) });
+  assert.equal(req.seq, 7);
+  assert.ok(req.frame, 'framed ahead');
+  const { sink, answer } = sinkPromise();
+  s.sendPrepared(req, undefined, undefined, sink);
+  assert.equal((await answer).body.off, 42);
+  assert.deepEqual(t.how, ['frame']);
+  // The same bytes sendTo would have sent with that number.
+  const direct = new FramingTransport((p, tr) => tr.deliver(reply(p, { off: 42 })));
+  const d = sinkPromise();
+  new SmpSession(direct, { seqStart: 7 }).sendTo(Op.WRITE, 1, 1, { off: 0, data: Buffer.alloc(100, 1) }, undefined, undefined, d.sink);
+  await d.answer;
+  assert.deepEqual(t.sent[0], direct.sent[0]);
+  assert.throws(() => s.sendPrepared(req, undefined, undefined, sink), /not prepared, or was sent already/);
+});
+
+test('prepare + sendPrepared: a request sent in between takes the number, and the prepared one is framed again with the next', async () => {
+  const t = new FramingTransport((p, tr) => tr.deliver(reply(p, { off: decodeHeader(p).seq })));
+  const s = new SmpSession(t, { seqStart: 20 });
+  const req = holder();
+  s.prepare(req, Op.WRITE, 1, 1, { off: 0, data: Buffer.alloc(80, 2) });
+  assert.equal(req.seq, 20);
+  const between = s.request(Op.READ, 0, 0, { d: 'x' }); // takes 20
+  const { sink, answer } = sinkPromise();
+  s.sendPrepared(req, undefined, undefined, sink);
+  assert.equal((await between).header.seq, 20);
+  const rsp = await answer;
+  assert.equal(rsp.header.seq, 21);
+  assert.equal(rsp.body.off, 21, 'the device saw the prepared packet with number 21');
+  assert.deepEqual(t.how, ['parts', 'parts'], 'the stale frame was not sent');
+  assert.equal(decodeHeader(t.sent[1]!).seq, 21);
+  assert.deepEqual(decodeCborMap(t.sent[1]!.subarray(8)).data, Buffer.alloc(80, 2));
+});
+
+test('prepare refuses bad input before anything is sent; sendPrepared without prepare throws', () => {
+  const t = new FramingTransport();
+  const s = new SmpSession(t, { maxPacket: 64 });
+  assert.throws(() => s.prepare(holder(), Op.WRITE, 1, 1, { data: Buffer.alloc(100) }), SmpFrameSizeError);
+  assert.throws(() => s.prepare(holder(), 5, 1, 1, {}), RangeError);
+  assert.throws(() => s.sendPrepared(holder(), undefined, undefined, { answer() {}, fail() {} }), TypeError);
+  assert.equal(t.sent.length, 0);
 });
