@@ -9,19 +9,24 @@ namespace mcumgr {
 namespace codec {
 namespace {
 
+// The optional second argument of both encoders: the Zephyr split (true) or the plain one.
+bool ZephyrSplitArg(const Napi::CallbackInfo& info) {
+  if (info[1].IsBoolean()) return info[1].As<Napi::Boolean>().Value();
+  if (!info[1].IsUndefined()) throw Napi::TypeError::New(info.Env(), "zephyrSplit must be a boolean");
+  return false;
+}
+
+// The range error both encoders raise for a packet console framing cannot carry.
+Napi::RangeError PacketSizeError(Napi::Env env, size_t n) {
+  return Napi::RangeError::New(env, "packet must be 1.." + std::to_string(kMaxConsolePacket) + " bytes for console framing, got " +
+                                        std::to_string(n));
+}
+
 Napi::Value EncodeConsoleJs(const Napi::CallbackInfo& info) {
   Bytes pkt = GetBytes(info[0], "packet");
-  bool zephyr = false;
-  if (info[1].IsBoolean()) {
-    zephyr = info[1].As<Napi::Boolean>().Value();
-  } else if (!info[1].IsUndefined()) {
-    throw Napi::TypeError::New(info.Env(), "zephyrSplit must be a boolean");
-  }
+  const bool zephyr = ZephyrSplitArg(info);
   const size_t n = pkt.size;
-  if (n < 1 || n > kMaxConsolePacket) {
-    throw Napi::RangeError::New(info.Env(), "packet must be 1.." + std::to_string(kMaxConsolePacket) +
-                                                " bytes for console framing, got " + std::to_string(n));
-  }
+  if (n < 1 || n > kMaxConsolePacket) throw PacketSizeError(info.Env(), n);
   uint8_t* out;
   Napi::Value result = BufferPool::Of(info)->Alloc(info.Env(), ConsoleEncodedLength(n, zephyr), &out);
   ConsoleEncode(pkt.data, n, zephyr, out);
@@ -38,17 +43,9 @@ Napi::Value EncodeConsolePartsJs(const Napi::CallbackInfo& info) {
   if (count > kMaxParts) throw Napi::RangeError::New(env, "parts: at most " + std::to_string(kMaxParts) + " pieces");
   Bytes parts[kMaxParts];
   for (uint32_t k = 0; k < count; k++) parts[k] = GetBytes(list.Get(k), "every part");
-  bool zephyr = false;
-  if (info[1].IsBoolean()) {
-    zephyr = info[1].As<Napi::Boolean>().Value();
-  } else if (!info[1].IsUndefined()) {
-    throw Napi::TypeError::New(env, "zephyrSplit must be a boolean");
-  }
+  const bool zephyr = ZephyrSplitArg(info);
   const size_t n = PartsLength(parts, count);
-  if (n < 1 || n > kMaxConsolePacket) {
-    throw Napi::RangeError::New(env, "packet must be 1.." + std::to_string(kMaxConsolePacket) +
-                                         " bytes for console framing, got " + std::to_string(n));
-  }
+  if (n < 1 || n > kMaxConsolePacket) throw PacketSizeError(env, n);
   uint8_t* out;
   Napi::Value result = BufferPool::Of(info)->Alloc(env, ConsoleEncodedLength(n, zephyr), &out);
   ConsoleEncodeParts(parts, count, zephyr, out);
