@@ -107,6 +107,7 @@ export {
   type SmpResponse,
   type SessionStats,
   type ResponseSink,
+  type PreparedRequest,
 } from './session.js';
 
 /* Codec backend ------------------------------------------------------------------------------ */
