@@ -179,9 +179,10 @@ export class SmpSession {
    * transport frames ahead. Throws on bad input, as {@link SmpSession.sendTo} does.
    * @example
    * // An upload builds chunk k + 1 while the device writes chunk k:
-   * session.prepare(next, Op.WRITE, 1, 1, { off, data });
+   * const req: PreparedRequest = { parts: undefined, seq: 0, frame: undefined, op: 0, group: 0, id: 0 };
+   * session.prepare(req, Op.WRITE, 1, 1, { off, data });
    * // …the answer to chunk k comes:
-   * session.sendPrepared(next, undefined, undefined, next);
+   * session.sendPrepared(req, undefined, undefined, { answer: onAnswer, fail: onError });
    */
   prepare(req: PreparedRequest, op: number, group: number, id: number, body: CborMap | Uint8Array): void {
     req.parts = undefined;

@@ -164,6 +164,11 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
     return len;
   };
 
+  // The next chunk, built while the device works on the ones in flight (a full window): when an
+  // answer frees a place, only the write is left to do. A rewind leaves it unused (another offset).
+  let ahead: InFlight | undefined;
+  const aheadRequest: PreparedRequest = { parts: undefined, seq: 0, frame: undefined, op: 0, group: 0, id: 0 };
+
   /** Sends the chunk at `off`; synchronous when the source can read without waiting (a buffer). */
   const send = (off: number, first: boolean): InFlight | Promise<InFlight> => {
     const built = ahead;
@@ -193,11 +198,6 @@ export async function runPipelinedUpload(spec: UploadSpec, opts: TransferOptions
     spec.send(fields, deadlineOf(entry), signal, entry);
     return entry;
   };
-
-  // The next chunk, built while the device works on the ones in flight (a full window): when an
-  // answer frees a place, only the write is left to do. A rewind leaves it unused (another offset).
-  let ahead: InFlight | undefined;
-  const aheadRequest: PreparedRequest = { parts: undefined, seq: 0, frame: undefined, op: 0, group: 0, id: 0 };
 
   const launchAhead = (e: InFlight): InFlight => {
     sent += e.len;
