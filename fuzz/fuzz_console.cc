@@ -33,7 +33,7 @@ class Reencoder {
       ConsoleEncode(p.data(), p.size(), zephyr, wire_.data());
       // The same packet as three pieces (cut where its size says, some cuts empty) frames the same.
       const size_t a = p.size() * 3 / 7, b = a + (p.size() - a) / 2;
-      const mcumgr::codec::Bytes parts[4] = {{p.data(), a}, {p.data() + a, 0}, {p.data() + a, b - a}, {p.data() + b, p.size() - b}};
+      const mcumgr::codec::ByteSpan parts[4] = {{p.data(), a}, {p.data() + a, 0}, {p.data() + a, b - a}, {p.data() + b, p.size() - b}};
       parts_.resize(wire_.size());
       ConsoleEncodeParts(parts, 4, zephyr, parts_.data());
       FUZZ_CHECK(parts_ == wire_, "frames of a %zu-byte packet in pieces differ from the whole packet's (zephyr=%d)", p.size(), zephyr);

@@ -41,6 +41,9 @@ namespace codec {
   throw e;
 }
 
+// A read-only view of the bytes of a Buffer / Uint8Array / Uint8ClampedArray argument.
+using Bytes = ByteSpan;
+
 // Most pieces a packet given as parts may have (the *Parts functions; writev's limit too).
 constexpr uint32_t kMaxParts = 64;
 

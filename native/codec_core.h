@@ -14,8 +14,9 @@
 namespace mcumgr {
 namespace codec {
 
-// A read-only view of bytes held elsewhere (a Buffer argument, a piece of a packet).
-struct Bytes {
+// A read-only view of bytes held elsewhere (a piece of a packet). Not `Bytes`: the fuzz harnesses
+// have a type of that name and open this namespace.
+struct ByteSpan {
   const uint8_t* data;
   size_t size;
 };

@@ -71,7 +71,7 @@ inline size_t ConsoleEncodedLength(size_t n, bool zephyr) {
 }
 
 // Bytes of the packet made of `count` pieces.
-inline size_t PartsLength(const Bytes* parts, size_t count) {
+inline size_t PartsLength(const ByteSpan* parts, size_t count) {
   size_t n = 0;
   for (size_t i = 0; i < count; i++) n += parts[i].size;
   return n;
@@ -80,7 +80,7 @@ inline size_t PartsLength(const Bytes* parts, size_t count) {
 // Writes the console frames of the packet made of `count` pieces in order (1 <= their total n <=
 // kMaxConsolePacket) into `out` (ConsoleEncodedLength(n, zephyr) bytes). Each piece is read where
 // it lies; only a frame that straddles two pieces is gathered first (at most 96 bytes).
-inline void ConsoleEncodeParts(const Bytes* parts, size_t count, bool zephyr, uint8_t* out) {
+inline void ConsoleEncodeParts(const ByteSpan* parts, size_t count, bool zephyr, uint8_t* out) {
   size_t n = 0;
   uint16_t crc = 0;
   for (size_t i = 0; i < count; i++) {
@@ -126,7 +126,7 @@ inline void ConsoleEncodeParts(const Bytes* parts, size_t count, bool zephyr, ui
 // Writes the console frames of `pkt` (1 <= n <= kMaxConsolePacket) into `out`
 // (ConsoleEncodedLength(n, zephyr) bytes).
 inline void ConsoleEncode(const uint8_t* pkt, size_t n, bool zephyr, uint8_t* out) {
-  const Bytes one{pkt, n};
+  const ByteSpan one{pkt, n};
   ConsoleEncodeParts(&one, 1, zephyr, out);
 }
 

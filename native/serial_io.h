@@ -189,11 +189,14 @@ class FdWrap : public Napi::ObjectWrap<T> {
     Napi::Array list = info[0].As<Napi::Array>();
     uint32_t count = list.Length();
     if (count > kMaxWriteV) throw Napi::RangeError::New(env, "writev(list): at most 64 pieces");
+    // Every element first: reading one may run JavaScript (a getter) that detaches or shrinks
+    // another piece, so the pointers are taken only once no JavaScript can run before the write.
+    Napi::Value values[kMaxWriteV];
+    for (uint32_t k = 0; k < count; k++) values[k] = list.Get(k);
     struct iovec iov[kMaxWriteV];
     for (uint32_t k = 0; k < count; k++) {
-      Napi::Value v = list.Get(k);
-      if (!v.IsTypedArray()) throw Napi::TypeError::New(env, "writev(list): every piece must be a Buffer or Uint8Array");
-      Napi::TypedArray ta = v.As<Napi::TypedArray>();
+      if (!values[k].IsTypedArray()) throw Napi::TypeError::New(env, "writev(list): every piece must be a Buffer or Uint8Array");
+      Napi::TypedArray ta = values[k].As<Napi::TypedArray>();
       iov[k].iov_base = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
       iov[k].iov_len = ta.ByteLength();
     }

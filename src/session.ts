@@ -204,7 +204,8 @@ export class SmpSession {
    * Sends a request built by {@link SmpSession.prepare}, once, and hands its outcome to `sink`
    * as {@link SmpSession.sendTo} does. When another request took the sequence number in the
    * meantime, the packet gets the next one and is framed again.
-   * @throws TypeError when `req` was not prepared or was sent already.
+   * @throws TypeError when `req` was not prepared or was sent already; SmpFrameSizeError when the
+   *   frame size was lowered below the packet since it was prepared.
    */
   sendPrepared(req: PreparedRequest, timeoutMs: number | undefined, signal: AbortSignal | undefined, sink: ResponseSink): void {
     const parts = req.parts;
@@ -212,6 +213,7 @@ export class SmpSession {
     const frame = req.frame;
     req.parts = undefined;
     req.frame = undefined;
+    this.#checkSize(parts, req.group, req.id); // the frame size may have been lowered since
     this.#dispatch(sink, req.op, req.group, req.id, parts, checkTimeout('timeoutMs', timeoutMs ?? this.timeoutMs), signal, frame, req.seq);
   }
 
@@ -228,15 +230,21 @@ export class SmpSession {
     h.group = group;
     h.id = id;
     const parts = packetParts(h, body); // reads the header at once, keeps nothing of it
+    this.#checkSize(parts, group, id);
+    return parts;
+  }
+
+  /** Throws when the packet made of `parts` exceeds the frame size. */
+  #checkSize(parts: Buffer[], group: number, id: number): void {
+    if (this.maxPacket === undefined) return;
     let size = 0;
     for (let i = 0; i < parts.length; i++) size += parts[i]!.length;
-    if (this.maxPacket !== undefined && size > this.maxPacket) {
+    if (size > this.maxPacket) {
       throw new SmpFrameSizeError(
         `request of ${size} bytes (group ${group} command ${id}) exceeds the frame size ${this.maxPacket}; ` +
           'raise it with setFrameSize() if the device accepts more, or send less data',
       );
     }
-    return parts;
   }
 
   async #requestWithRetries(op: number, group: number, id: number, parts: Buffer[], timeoutMs: number, retries: number, opts: RequestOptions): Promise<SmpResponse> {

@@ -13,6 +13,7 @@ import { encodeCbor } from '../src/codec/cbor.js';
 import { cborMapSize } from '../src/codec/cbor-size.js';
 import { tsCodec, nativeCodec, type Codec } from '../src/codec/index.js';
 import { SmpFrameSizeError } from '../src/errors.js';
+import { native } from '../src/addon.js';
 
 const codecs: Codec[] = nativeCodec ? [tsCodec, nativeCodec] : [tsCodec];
 const header = { op: 2, version: 1, flags: 0, group: 1, seq: 7, id: 1 };
@@ -141,4 +142,22 @@ test('the counted size of a flat map is the size cbor-x encodes, or undefined', 
   assert.equal(cborMapSize({ off: 4096 }), 8);
   assert.equal(cborMapSize({ x: 1.5 }), undefined);
   assert.equal(cborMapSize({ big: 2 ** 40 }), undefined);
+});
+
+test('native encodeConsoleParts: a piece detached by a getter while the list is read frames as it is then, never from freed memory', { skip: !native?.encodeConsoleParts }, () => {
+  for (let run = 0; run < 20; run++) {
+    const first = new Uint8Array(new ArrayBuffer(4000)).fill(0x41);
+    const second = Buffer.alloc(100, 0x42);
+    const list: Uint8Array[] = [first];
+    Object.defineProperty(list, 1, {
+      enumerable: true,
+      get() {
+        structuredClone(first.buffer, { transfer: [first.buffer] }); // detaches `first`
+        return second;
+      },
+    });
+    const out = native!.encodeConsoleParts!(list, false);
+    assert.equal(first.length, 0, 'the getter detached the first piece');
+    assert.deepEqual(out, tsCodec.encodeConsole(second));
+  }
 });

@@ -394,3 +394,14 @@ test('prepare refuses bad input before anything is sent; sendPrepared without pr
   assert.throws(() => s.sendPrepared(holder(), undefined, undefined, { answer() {}, fail() {} }), TypeError);
   assert.equal(t.sent.length, 0);
 });
+
+test('sendPrepared refuses a packet the frame size was lowered below since it was prepared', () => {
+  const t = new FramingTransport();
+  const s = new SmpSession(t, { maxPacket: 512 });
+  const req = holder();
+  s.prepare(req, Op.WRITE, 1, 1, { off: 0, data: Buffer.alloc(300) });
+  s.maxPacket = 128;
+  assert.throws(() => s.sendPrepared(req, undefined, undefined, { answer() {}, fail() {} }), SmpFrameSizeError);
+  assert.equal(t.sent.length, 0);
+  assert.equal(s.inFlight, 0);
+});
