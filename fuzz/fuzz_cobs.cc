@@ -2,7 +2,7 @@
 // functions. Input: cap byte, chunking (Chunker::kParamBytes), then the byte stream. Checks: the
 // decoder agrees with the byte-at-a-time reference after every chunk, is independent of the
 // chunking, keeps buffered() <= CobsMaxLength(maxPacket + 2), returns packets of 8..maxPacket
-// bytes, and every packet re-framed decodes to itself. Every zero-free segment of the stream goes
+// bytes, and every packet re-framed (whole and in pieces, the same bytes) decodes to itself. Every zero-free segment of the stream goes
 // through CobsDecodedLength/CobsDecodeValid (out of place and in place) against the reference,
 // and the whole stream through CobsEncode and back.
 #include "../native/codec_core_cobs.h"
@@ -28,6 +28,12 @@ void CheckReframe(const Bytes& p, size_t maxPacket) {
   FUZZ_CHECK(d.Push(wire.data(), wire.size(), sink), "push refused");
   FUZZ_CHECK(got.size() == 1 && got[0] == p, "re-framed packet of %zu bytes decoded to %zu packets", p.size(), got.size());
   FUZZ_CHECK(d.Stats()[CobsDecoderCore::kPackets] == 1 && d.Buffered() == 0, "re-framed packet counters");
+  // The same packet in three pieces (cut where its size says, one cut empty) frames the same.
+  const size_t a = p.size() * 2 / 5, b = a + (p.size() - a) / 3;
+  const ByteSpan parts[4] = {{p.data(), a}, {p.data() + a, b - a}, {p.data() + b, 0}, {p.data() + b, p.size() - b}};
+  FUZZ_CHECK(Crc16Parts(parts, 4) == crc, "CRC of the pieces");
+  Bytes pieces(CobsFramePartsLength(parts, 4, crc));
+  FUZZ_CHECK(CobsFramePartsEncode(parts, 4, crc, pieces.data()) == pieces.size() && pieces == wire, "frame of %zu bytes in pieces differs", p.size());
 }
 
 void CheckBlocks(const uint8_t* s, size_t n) {

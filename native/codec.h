@@ -64,6 +64,34 @@ inline Bytes GetBytes(const Napi::Value& v, const char* what) {
   throw Napi::TypeError::New(env, std::string(what) + " must be a Buffer or Uint8Array");
 }
 
+// The first argument of the *Parts functions: an array of at most kMaxParts Buffers. Every
+// element is read first (a getter may run JavaScript that detaches or shrinks another piece);
+// Views() then takes the byte views, with no JavaScript in between. Call it again after anything
+// that may run JavaScript (BufferPool::Alloc calls Buffer#subarray) before reading the bytes.
+class PartsArg {
+ public:
+  explicit PartsArg(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "parts must be an array of Buffers or Uint8Arrays");
+    Napi::Array list = info[0].As<Napi::Array>();
+    count_ = list.Length();
+    if (count_ > kMaxParts) throw Napi::RangeError::New(env, "parts: at most " + std::to_string(kMaxParts) + " pieces");
+    for (uint32_t k = 0; k < count_; k++) values_[k] = list.Get(k);
+  }
+  // Takes the byte views; returns the packet's length.
+  size_t Views() {
+    for (uint32_t k = 0; k < count_; k++) parts_[k] = GetBytes(values_[k], "every part");
+    return PartsLength(parts_, count_);
+  }
+  const ByteSpan* parts() const { return parts_; }
+  uint32_t count() const { return count_; }
+
+ private:
+  Napi::Value values_[kMaxParts];
+  ByteSpan parts_[kMaxParts] = {};
+  uint32_t count_ = 0;
+};
+
 // An integer option in [min, max]; a TypeError (not a number) or RangeError otherwise.
 size_t GetCap(const Napi::Value& v, const char* name, uint32_t min, uint32_t max);
 

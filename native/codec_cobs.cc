@@ -39,12 +39,36 @@ Napi::Value EncodeCobsFrameJs(const Napi::CallbackInfo& info) {
   return buf;
 }
 
+// encodeCobsFrameParts(parts): the frame of the packet made of `parts` (at most kMaxParts
+// Buffers), read where they lie: an upload chunk is not joined to its header first.
+Napi::Value EncodeCobsFramePartsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PartsArg parts(info);
+  const size_t n = parts.Views();
+  if (n < 1 || n > kMaxCobsPacket) {
+    throw Napi::RangeError::New(env, "packet must be 1..65535 bytes for COBS framing, got " + std::to_string(n));
+  }
+  const size_t len = CobsFramePartsLength(parts.parts(), parts.count(), Crc16Parts(parts.parts(), parts.count()));
+  uint8_t* out;
+  Napi::Value buf = BufferPool::Of(info)->Alloc(env, len, &out);
+  // Alloc runs Buffer#subarray: take the views again; a frame's length depends on every byte, so
+  // pieces that would not fit the buffer now are refused.
+  const bool same = parts.Views() == n;
+  const uint16_t crc = Crc16Parts(parts.parts(), parts.count());
+  if (!same || CobsFramePartsLength(parts.parts(), parts.count(), crc) != len) {
+    throw Napi::TypeError::New(env, "parts changed while being encoded");
+  }
+  CobsFramePartsEncode(parts.parts(), parts.count(), crc, out);
+  return buf;
+}
+
 }  // namespace
 
 void InitCobs(Napi::Env env, Napi::Object exports, BufferPool* pool) {
   exports.Set("cobsEncode", Napi::Function::New<CobsEncodeJs>(env, "cobsEncode", pool));
   exports.Set("cobsDecode", Napi::Function::New<CobsDecodeJs>(env, "cobsDecode", pool));
   exports.Set("encodeCobsFrame", Napi::Function::New<EncodeCobsFrameJs>(env, "encodeCobsFrame", pool));
+  exports.Set("encodeCobsFrameParts", Napi::Function::New<EncodeCobsFramePartsJs>(env, "encodeCobsFrameParts", pool));
   Decoder<CobsDecoderCore>::Define(env, exports, pool, "CobsDecoder");
 }
 

@@ -37,25 +37,14 @@ Napi::Value EncodeConsoleJs(const Napi::CallbackInfo& info) {
 // kMaxParts Buffers), read where they lie: an upload chunk is not joined to its header first.
 Napi::Value EncodeConsolePartsJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "parts must be an array of Buffers or Uint8Arrays");
-  Napi::Array list = info[0].As<Napi::Array>();
-  const uint32_t count = list.Length();
-  if (count > kMaxParts) throw Napi::RangeError::New(env, "parts: at most " + std::to_string(kMaxParts) + " pieces");
-  // Every element first: reading one may run JavaScript (a getter) that detaches or shrinks
-  // another piece, so the byte views are taken only once no JavaScript can run before the encode.
-  Napi::Value values[kMaxParts];
-  for (uint32_t k = 0; k < count; k++) values[k] = list.Get(k);
+  PartsArg parts(info);
   const bool zephyr = ZephyrSplitArg(info);
-  Bytes parts[kMaxParts];
-  for (uint32_t k = 0; k < count; k++) parts[k] = GetBytes(values[k], "every part");
-  const size_t n = PartsLength(parts, count);
+  const size_t n = parts.Views();
   if (n < 1 || n > kMaxConsolePacket) throw PacketSizeError(env, n);
   uint8_t* out;
   Napi::Value result = BufferPool::Of(info)->Alloc(env, ConsoleEncodedLength(n, zephyr), &out);
-  // Alloc calls into JavaScript (Buffer#subarray): take the views again, and refuse pieces that changed.
-  for (uint32_t k = 0; k < count; k++) parts[k] = GetBytes(values[k], "every part");
-  if (PartsLength(parts, count) != n) throw Napi::TypeError::New(env, "parts changed while being encoded");
-  ConsoleEncodeParts(parts, count, zephyr, out);
+  if (parts.Views() != n) throw Napi::TypeError::New(env, "parts changed while being encoded");
+  ConsoleEncodeParts(parts.parts(), parts.count(), zephyr, out);
   return result;
 }
 

@@ -21,6 +21,13 @@ struct ByteSpan {
   size_t size;
 };
 
+// Bytes of the packet made of `count` pieces.
+inline size_t PartsLength(const ByteSpan* parts, size_t count) {
+  size_t n = 0;
+  for (size_t i = 0; i < count; i++) n += parts[i].size;
+  return n;
+}
+
 // ---- CRC-16/XMODEM (PROTOCOL.md §4.1, §5.5) -------------------------------------------------
 // Poly 0x1021, init 0, no reflection, no final xor. Slicing-by-8: table k gives the CRC
 // contribution of a byte followed by k zero bytes.
@@ -58,6 +65,13 @@ inline uint16_t Crc16(const uint8_t* p, size_t n, uint16_t crc) {
     n -= 8;
   }
   while (n--) crc = static_cast<uint16_t>((crc << 8) ^ t[0][(crc >> 8) ^ *p++]);
+  return crc;
+}
+
+// CRC-16/XMODEM of the packet made of `count` pieces.
+inline uint16_t Crc16Parts(const ByteSpan* parts, size_t count) {
+  uint16_t crc = 0;
+  for (size_t i = 0; i < count; i++) crc = Crc16(parts[i].data, parts[i].size, crc);
   return crc;
 }
 

@@ -19,20 +19,41 @@ namespace codec {
 // Largest packet a COBS frame carries (the JS API's limit).
 constexpr size_t kMaxCobsPacket = 0xffff;
 
+// COBS(pieces ‖ CRC16 BE) ‖ 0x00 through a writer that counts (kWrite false) or writes; returns the
+// frame's length. Each piece is read where it lies.
+template <bool kWrite>
+inline size_t CobsFrameParts(const ByteSpan* parts, size_t count, uint16_t crc, uint8_t* out) {
+  const uint8_t tail[2] = {static_cast<uint8_t>(crc >> 8), static_cast<uint8_t>(crc)};
+  CobsWriter<kWrite> w(out);
+  for (size_t i = 0; i < count; i++) w.Feed(parts[i].data, parts[i].size);
+  w.Feed(tail, 2);
+  const size_t len = w.Finish();
+  if (kWrite) out[len] = 0;
+  return len + 1;
+}
+
+// Wire bytes of the frame of the packet made of `count` pieces whose CRC16 is `crc`.
+inline size_t CobsFramePartsLength(const ByteSpan* parts, size_t count, uint16_t crc) {
+  return CobsFrameParts<false>(parts, count, crc, nullptr);
+}
+
+// Writes that frame into `out` (CobsFramePartsLength bytes); returns its length.
+inline size_t CobsFramePartsEncode(const ByteSpan* parts, size_t count, uint16_t crc, uint8_t* out) {
+  return CobsFrameParts<true>(parts, count, crc, out);
+}
+
 // Wire bytes of the frame of `pkt` (1 <= n <= kMaxCobsPacket) whose CRC16 is `crc`:
 // COBS(packet ‖ CRC16 BE) ‖ 0x00.
 inline size_t CobsFrameLength(const uint8_t* pkt, size_t n, uint16_t crc) {
-  const uint8_t tail[2] = {static_cast<uint8_t>(crc >> 8), static_cast<uint8_t>(crc)};
-  return CobsEncodedLength(pkt, n, tail, 2) + 1;
+  const ByteSpan one{pkt, n};
+  return CobsFramePartsLength(&one, 1, crc);
 }
 
 // Writes the frame of `pkt` whose CRC16 is `crc` into `out` (CobsFrameLength bytes); returns its
 // length.
 inline size_t CobsFrameEncode(const uint8_t* pkt, size_t n, uint16_t crc, uint8_t* out) {
-  const uint8_t tail[2] = {static_cast<uint8_t>(crc >> 8), static_cast<uint8_t>(crc)};
-  const size_t len = CobsEncode(pkt, n, tail, 2, out);
-  out[len] = 0;
-  return len + 1;
+  const ByteSpan one{pkt, n};
+  return CobsFramePartsEncode(&one, 1, crc, out);
 }
 
 // Streaming COBS + CRC16 decoder: resynchronises at every 0x00. Packets go to a sink: any object

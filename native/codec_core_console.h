@@ -70,23 +70,12 @@ inline size_t ConsoleEncodedLength(size_t n, bool zephyr) {
   return outLen;
 }
 
-// Bytes of the packet made of `count` pieces.
-inline size_t PartsLength(const ByteSpan* parts, size_t count) {
-  size_t n = 0;
-  for (size_t i = 0; i < count; i++) n += parts[i].size;
-  return n;
-}
-
 // Writes the console frames of the packet made of `count` pieces in order (1 <= their total n <=
 // kMaxConsolePacket) into `out` (ConsoleEncodedLength(n, zephyr) bytes). Each piece is read where
 // it lies; only a frame that straddles two pieces is gathered first (at most 96 bytes).
 inline void ConsoleEncodeParts(const ByteSpan* parts, size_t count, bool zephyr, uint8_t* out) {
-  size_t n = 0;
-  uint16_t crc = 0;
-  for (size_t i = 0; i < count; i++) {
-    n += parts[i].size;
-    crc = Crc16(parts[i].data, parts[i].size, crc);
-  }
+  const size_t n = PartsLength(parts, count);
+  const uint16_t crc = Crc16Parts(parts, count);
   const uint8_t head[2] = {static_cast<uint8_t>((n + 2) >> 8), static_cast<uint8_t>(n + 2)};
   const uint8_t tail[2] = {static_cast<uint8_t>(crc >> 8), static_cast<uint8_t>(crc)};
   // The stream is head ‖ pieces ‖ tail: segment -1 is head, `count` is tail. The frame sizes add

@@ -28,6 +28,8 @@ export interface NativeAddon {
   cobsEncode(data: Uint8Array): Buffer;
   cobsDecode(enc: Uint8Array): Buffer | null;
   encodeCobsFrame(packet: Uint8Array): Buffer;
+  /** `encodeCobsFrame` of the packet made of `parts` (at most 64), read where they lie. Absent from builds before it. */
+  encodeCobsFrameParts?(parts: readonly Uint8Array[]): Buffer;
   ConsoleDecoder: new (maxLine: number, maxPacket: number) => NativeDecoder;
   CobsDecoder: new (maxPacket: number) => NativeDecoder;
   RawDecoder: new (maxPacket: number) => NativeDecoder;

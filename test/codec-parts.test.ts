@@ -144,10 +144,10 @@ test('the counted size of a flat map is the size cbor-x encodes, or undefined', 
   assert.equal(cborMapSize({ big: 2 ** 40 }), undefined);
 });
 
-test('native encodeConsoleParts: a piece detached by a getter while the list is read frames as it is then, never from freed memory', { skip: !native?.encodeConsoleParts }, () => {
-  for (let run = 0; run < 20; run++) {
+test('native *Parts encoders: a piece detached by a getter while the list is read frames as it is then, never from freed memory', { skip: !native?.encodeConsoleParts || !native?.encodeCobsFrameParts }, () => {
+  /** [first, second] where reading index 1 detaches `first`. */
+  const trap = (second: Buffer): { list: Uint8Array[]; first: Uint8Array } => {
     const first = new Uint8Array(new ArrayBuffer(4000)).fill(0x41);
-    const second = Buffer.alloc(100, 0x42);
     const list: Uint8Array[] = [first];
     Object.defineProperty(list, 1, {
       enumerable: true,
@@ -156,8 +156,15 @@ test('native encodeConsoleParts: a piece detached by a getter while the list is 
         return second;
       },
     });
-    const out = native!.encodeConsoleParts!(list, false);
-    assert.equal(first.length, 0, 'the getter detached the first piece');
-    assert.deepEqual(out, tsCodec.encodeConsole(second));
+    return { list, first };
+  };
+  const second = Buffer.alloc(100, 0x42);
+  for (let run = 0; run < 20; run++) {
+    const c = trap(second);
+    assert.deepEqual(native!.encodeConsoleParts!(c.list, false), tsCodec.encodeConsole(second));
+    assert.equal(c.first.length, 0, 'the getter detached the first piece');
+    const b = trap(second);
+    assert.deepEqual(native!.encodeCobsFrameParts!(b.list), tsCodec.encodeCobsFrame(second));
+    assert.equal(b.first.length, 0);
   }
 });

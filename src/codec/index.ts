@@ -137,7 +137,11 @@ function makeNativeCodec(): Codec | undefined {
       if (n.encodeConsoleParts && parts.length <= MAX_NATIVE_PARTS) return n.encodeConsoleParts(parts, checkSplit(split));
       return tsCons.encodeConsoleParts(parts, split, nativeCrc);
     },
-    encodeCobsFrameParts: (parts) => (parts.length === 1 ? encodeCobsFrame(parts[0]!) : tsCobs.encodeCobsFrameParts(parts, nativeCrc)),
+    encodeCobsFrameParts: (parts) => {
+      if (parts.length === 1) return encodeCobsFrame(parts[0]!);
+      if (n.encodeCobsFrameParts && parts.length <= MAX_NATIVE_PARTS) return n.encodeCobsFrameParts(parts);
+      return tsCobs.encodeCobsFrameParts(parts, nativeCrc);
+    },
     createConsoleDecoder: (o = {}) =>
       new NativeDecoderView(
         new n.ConsoleDecoder(
