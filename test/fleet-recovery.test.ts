@@ -68,6 +68,47 @@ describe('fleet recovery', { skip: !ptyAvailable() && 'no PTYs here' }, () => {
     assert.equal(Number((await fleet.query(`SELECT count(*) AS n FROM "rec_kill".device_locks`))[0].n), 0, 'no lock left behind');
   });
 
+  test('an event that commits after a later-numbered one is still streamed (a result behind a station\'s progress)', { timeout: 60_000 }, async () => {
+    const fleet = await openFleet({ url: pg.url, schema: 'rec_late' });
+    cleanups.push(() => fleet.close());
+    const S = '"rec_late"';
+    // A bare rollout row: the stream only needs it to exist (foreign keys off for the setup).
+    await fleet.tx(async (c) => {
+      await c.query('SET LOCAL session_replication_role = replica');
+      await c.query(
+        `INSERT INTO ${S}.rollouts (id, name, image_sha, state, mode, success_threshold, error_threshold, group_count, lease_s, options)
+         VALUES ('r-late', 'late', 'x', 'running', 'test', 1, 1, 1, 60, '{}')`,
+      );
+    });
+    const ac = new AbortController();
+    const got: FleetEvent[] = [];
+    const watching = (async () => {
+      for await (const e of watchRollout(fleet, 'r-late', { follow: true, intervalMs: 20, signal: ac.signal })) got.push(e);
+    })();
+    const body = (device: string): string => JSON.stringify({ type: 'device-done', rollout: 'r-late', at: Date.now(), device });
+    let commit!: () => void;
+    const held = new Promise<void>((res) => (commit = res));
+    // The result takes its number first and commits last, as finishDelivery does behind a progress flush.
+    const result = fleet.tx(async (c) => {
+      await c.query(`INSERT INTO ${S}.events (rollout_id, body) VALUES ('r-late', $1)`, [body('first-numbered')]);
+      await held;
+    });
+    await new Promise((res) => setTimeout(res, 100));
+    await fleet.query(`INSERT INTO ${S}.events (rollout_id, body) VALUES ('r-late', $1)`, [body('second-numbered')]);
+    const until = async (ok: () => boolean): Promise<void> => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((res) => setTimeout(res, 20));
+    };
+    await until(() => got.length >= 1);
+    assert.deepEqual(got.map((e) => (e as { device?: string }).device), ['second-numbered'], 'the later number is read while the earlier one is uncommitted');
+    commit();
+    await result;
+    await until(() => got.length >= 2);
+    ac.abort();
+    await watching;
+    assert.deepEqual(got.map((e) => (e as { device?: string }).device).sort(), ['first-numbered', 'second-numbered']);
+    assert.ok(got[1]!.seq < got[0]!.seq, 'the late event keeps its own (lower) number');
+  });
+
   test('PostgreSQL restarted mid-rollout: the rollout goes on, no lost or doubled result', { timeout: 90_000 }, async () => {
     const fleet = await openFleet({ url: pg.url, schema: 'rec_pg', maintenanceIntervalSeconds: 2 });
     cleanups.push(() => fleet.close());

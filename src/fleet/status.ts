@@ -117,7 +117,10 @@ export interface WatchOptions {
  * The rollout's events as an async iterable: its history first, then new events as stations
  * write them, until the rollout reaches a final state and its last running device has ended (unless `follow`). Every event is plain
  * JSON ({@link FleetEvent}); `seq` resumes a stream after a disconnect. A database restart
- * pauses the stream; it goes on where it was.
+ * pauses the stream; it goes on where it was. An event whose transaction committed after a
+ * later-numbered one had been read still comes (within 30 s of that read), with its own, lower
+ * `seq`: dedupe by `seq`, and resume a stream from a `seq` read 30 s before the disconnect to miss
+ * nothing.
  *
  * @example
  * ```ts
@@ -131,11 +134,18 @@ export async function* watchRollout(fleet: Fleet, id: string, options: WatchOpti
   let seq = options.from ?? 0;
   const interval = options.intervalMs ?? 250;
   let checked = false;
+  // Sequence numbers are taken when an event is inserted, not when its transaction commits: a
+  // station's progress can commit after a device's result with a lower number, still uncommitted
+  // when the stream read past it. So every poll also looks back over what came in the last
+  // LATE_COMMIT_MS for numbers it has not yielded yet.
+  const late = new LateEvents(options.from ?? 0);
   while (!options.signal?.aborted) {
     let rows: Array<{ seq: string; body: FleetEvent }>;
+    let missed: Array<{ seq: string; body: FleetEvent }>;
     let state: RolloutState | undefined;
     let active = 0;
     try {
+      missed = await late.query(fleet, S, id, seq);
       rows = await fleet.query(`SELECT seq, body FROM "${S}".events WHERE rollout_id = $1 AND seq > $2 ORDER BY seq LIMIT 1000`, [id, seq]);
       const st = await fleet.query<{ state: RolloutState; active: number }>(
         `SELECT state, (SELECT count(*) FROM "${S}".rollout_devices d WHERE d.rollout_id = r.id AND d.status IN ('queued', 'running'))::int AS active
@@ -151,15 +161,24 @@ export async function* watchRollout(fleet: Fleet, id: string, options: WatchOpti
     }
     if (!checked && state === undefined) throw new FleetError('FLEET_ERR_UNKNOWN_ROLLOUT', `no rollout has the id ${JSON.stringify(id)}; "mcumgr rollout status" lists them`);
     checked = true;
+    for (const r of missed) {
+      late.yielded(Number(r.seq));
+      yield { ...r.body, seq: Number(r.seq) } as FleetEvent;
+    }
     for (const r of rows) {
       seq = Number(r.seq);
+      late.yielded(seq);
       yield { ...r.body, seq } as FleetEvent;
     }
+    late.mark(seq);
     if (rows.length === 1000) continue;
     // The state was read after the events: once final with no device still running, every
     // event was read or is in the tail (states change in the same transaction as their events).
     if (!options.follow && state !== undefined && isFinalState(state) && active === 0) {
-      const tail = await fleet.query<{ seq: string; body: FleetEvent }>(`SELECT seq, body FROM "${S}".events WHERE rollout_id = $1 AND seq > $2 ORDER BY seq`, [id, seq]);
+      const tail = [
+        ...(await late.query(fleet, S, id, seq)),
+        ...(await fleet.query<{ seq: string; body: FleetEvent }>(`SELECT seq, body FROM "${S}".events WHERE rollout_id = $1 AND seq > $2 ORDER BY seq`, [id, seq])),
+      ];
       for (const r of tail) {
         seq = Number(r.seq);
         yield { ...r.body, seq } as FleetEvent;
@@ -167,5 +186,42 @@ export async function* watchRollout(fleet: Fleet, id: string, options: WatchOpti
       return;
     }
     await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/** How long after a poll an event may still commit with a lower number than one already read. */
+const LATE_COMMIT_MS = 30_000;
+
+/** What a stream has yielded lately, to find events that committed after it read past them. */
+class LateEvents {
+  readonly #seen = new Set<number>();
+  /** (time, highest number read by then), oldest first. */
+  readonly #marks: Array<{ at: number; seq: number }> = [];
+  /** Numbers at or below this are settled: no late event is looked for there. */
+  #floor: number;
+
+  constructor(from: number) {
+    this.#floor = from;
+  }
+
+  yielded(seq: number): void {
+    if (seq > this.#floor) this.#seen.add(seq);
+  }
+
+  /** After a poll that read up to `seq`: what was read LATE_COMMIT_MS ago becomes settled. */
+  mark(seq: number): void {
+    const now = Date.now();
+    this.#marks.push({ at: now, seq });
+    while (this.#marks.length > 0 && now - this.#marks[0]!.at >= LATE_COMMIT_MS) this.#floor = Math.max(this.#floor, this.#marks.shift()!.seq);
+    for (const s of this.#seen) if (s <= this.#floor) this.#seen.delete(s);
+  }
+
+  /** Events of the rollout between the floor and `upTo` that this stream has not yielded. */
+  query(fleet: Fleet, S: string, id: string, upTo: number): Promise<Array<{ seq: string; body: FleetEvent }>> {
+    if (upTo <= this.#floor) return Promise.resolve([]);
+    return fleet.query(
+      `SELECT seq, body FROM "${S}".events WHERE rollout_id = $1 AND seq > $2 AND seq <= $3 AND NOT (seq = ANY($4::bigint[])) ORDER BY seq`,
+      [id, this.#floor, upTo, [...this.#seen]],
+    );
   }
 }
