@@ -188,8 +188,7 @@ export class SmpSession {
     req.parts = undefined;
     req.frame = undefined;
     const parts = this.#packet(op, group, id, body);
-    let seq = this.#seq;
-    for (let i = 0; i < 256 && this.#inFlight.has(seq); i++) seq = (seq + 1) & 0xff;
+    const seq = this.#freeSeq();
     setSeq(parts[0]!, seq);
     const t = this.transport;
     req.frame = t.frameAhead && t.sendFrame ? t.frameAhead(parts) : undefined;
@@ -265,13 +264,17 @@ export class SmpSession {
     }
   }
 
-  #nextSeq(): number {
-    for (let i = 0; i < 256; i++) {
-      const s = this.#seq;
-      this.#seq = (this.#seq + 1) & 0xff;
-      if (!this.#inFlight.has(s)) return s;
-    }
+  /** The number the next request gets: the first from the counter that is not in flight. */
+  #freeSeq(): number {
+    let s = this.#seq;
+    for (let i = 0; i < 256; i++, s = (s + 1) & 0xff) if (!this.#inFlight.has(s)) return s;
     throw new Error('unreachable: more than 255 requests in flight');
+  }
+
+  #nextSeq(): number {
+    const s = this.#freeSeq();
+    this.#seq = (s + 1) & 0xff;
+    return s;
   }
 
   #send(op: number, group: number, id: number, parts: Buffer[], timeoutMs: number, signal?: AbortSignal): Promise<SmpResponse> {
